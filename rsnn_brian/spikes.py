@@ -1,0 +1,163 @@
+"""The one spike-train type of the package.
+
+A :class:`SpikeTrains` holds the spikes of one population during one sample:
+parallel integer arrays ``neuron`` and ``step`` sorted by (step, neuron), the
+population size and the number of time steps. Times are integer steps of
+``dt`` (1 ms in the paper). A dense (n_steps, n_neurons) view is built on
+demand. Batches are plain lists of :class:`SpikeTrains`, one per sample, and
+:func:`dense_batch` stacks them to a (batch, n_steps, n_neurons) array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SpikeTrains", "Recording", "dense_batch", "counts_batch"]
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeTrains:
+    """Spikes of ``n_neurons`` neurons during ``n_steps`` steps.
+
+    Attributes
+    ----------
+    neuron, step : int64 arrays, shape (n_spikes,)
+        Neuron index and time step of every spike, sorted by (step, neuron).
+    n_neurons, n_steps : int
+        Population size and sample length in steps.
+    v : float64 array, shape (n_spikes,), optional
+        Membrane value at the step the neuron crossed threshold (before the
+        reset), when the simulator recorded it.
+    """
+
+    neuron: np.ndarray
+    step: np.ndarray
+    n_neurons: int
+    n_steps: int
+    v: np.ndarray | None = field(default=None)
+
+    def __post_init__(self):
+        neuron = np.asarray(self.neuron, dtype=np.int64).ravel()
+        step = np.asarray(self.step, dtype=np.int64).ravel()
+        if neuron.shape != step.shape:
+            raise ValueError(
+                f"SpikeTrains: neuron ({neuron.size}) and step ({step.size}) arrays differ in length")
+        if self.n_neurons < 0 or self.n_steps < 0:
+            raise ValueError("SpikeTrains: n_neurons and n_steps must be >= 0")
+        if neuron.size:
+            if neuron.min() < 0 or neuron.max() >= self.n_neurons:
+                raise ValueError(
+                    f"SpikeTrains: neuron indices must lie in [0, {self.n_neurons}), "
+                    f"got [{neuron.min()}, {neuron.max()}]")
+            if step.min() < 0 or step.max() >= self.n_steps:
+                raise ValueError(
+                    f"SpikeTrains: steps must lie in [0, {self.n_steps}), "
+                    f"got [{step.min()}, {step.max()}]")
+        key = step * max(self.n_neurons, 1) + neuron
+        if key.size > 1 and np.any(np.diff(key) <= 0):
+            order = np.argsort(key, kind="stable")
+            if np.any(np.diff(key[order]) == 0):
+                raise ValueError("SpikeTrains: a neuron spikes twice in one step")
+            neuron, step = neuron[order], step[order]
+            v = None if self.v is None else np.asarray(self.v, dtype=np.float64).ravel()[order]
+        else:
+            v = None if self.v is None else np.asarray(self.v, dtype=np.float64).ravel()
+        if v is not None and v.shape != neuron.shape:
+            raise ValueError("SpikeTrains: v must have one value per spike")
+        object.__setattr__(self, "neuron", neuron)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "v", v)
+
+    # -- constructors -------------------------------------------------
+    @classmethod
+    def from_dense(cls, raster) -> "SpikeTrains":
+        """From a (n_steps, n_neurons) 0/1 array."""
+        raster = np.asarray(raster)
+        if raster.ndim != 2:
+            raise ValueError(f"from_dense expects a 2-D (n_steps, n_neurons) array, got shape {raster.shape}")
+        step, neuron = np.nonzero(raster)
+        return cls(neuron, step, raster.shape[1], raster.shape[0])
+
+    @classmethod
+    def empty(cls, n_neurons: int, n_steps: int) -> "SpikeTrains":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), n_neurons, n_steps)
+
+    # -- views ---------------------------------------------------------
+    @property
+    def n_spikes(self) -> int:
+        return int(self.neuron.size)
+
+    def dense(self, dtype=np.float64) -> np.ndarray:
+        """(n_steps, n_neurons) array with 1 where a neuron spiked."""
+        out = np.zeros((self.n_steps, self.n_neurons), dtype=dtype)
+        out[self.step, self.neuron] = 1
+        return out
+
+    def counts(self) -> np.ndarray:
+        """Spike count per neuron, shape (n_neurons,)."""
+        return np.bincount(self.neuron, minlength=self.n_neurons).astype(np.int64)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, SpikeTrains):
+            return NotImplemented
+        return (self.n_neurons == other.n_neurons and self.n_steps == other.n_steps
+                and np.array_equal(self.neuron, other.neuron)
+                and np.array_equal(self.step, other.step))
+
+    def __repr__(self) -> str:
+        return (f"SpikeTrains(n_neurons={self.n_neurons}, n_steps={self.n_steps}, "
+                f"n_spikes={self.n_spikes})")
+
+
+def dense_batch(trains: list[SpikeTrains], dtype=np.float64) -> np.ndarray:
+    """Stack a batch to a (batch, n_steps, n_neurons) array."""
+    if not trains:
+        raise ValueError("dense_batch: empty batch")
+    n_steps, n_neurons = trains[0].n_steps, trains[0].n_neurons
+    out = np.zeros((len(trains), n_steps, n_neurons), dtype=dtype)
+    for b, tr in enumerate(trains):
+        if tr.n_steps != n_steps or tr.n_neurons != n_neurons:
+            raise ValueError("dense_batch: all samples must have the same shape")
+        out[b, tr.step, tr.neuron] = 1
+    return out
+
+
+def counts_batch(trains: list[SpikeTrains]) -> np.ndarray:
+    """Spike counts, shape (batch, n_neurons)."""
+    return np.stack([tr.counts() for tr in trains])
+
+
+@dataclass
+class Recording:
+    """Spike trains of every layer for every sample of a batch.
+
+    ``layers[0]`` is the input layer, ``layers[k]`` the k-th layer with
+    incoming weights; each entry is a list of :class:`SpikeTrains`, one per
+    sample.
+    """
+
+    layers: list[list[SpikeTrains]]
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.layers[0])
+
+    @property
+    def n_steps(self) -> int:
+        return self.layers[0][0].n_steps
+
+    def counts(self, layer: int) -> np.ndarray:
+        """Spike counts of one layer, (batch, n_neurons)."""
+        return counts_batch(self.layers[layer])
+
+    def sample(self, b: int) -> list[SpikeTrains]:
+        """Every layer's trains for sample b."""
+        return [lay[b] for lay in self.layers]
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Recording) or len(self.layers) != len(other.layers):
+            return NotImplemented if not isinstance(other, Recording) else False
+        return all(len(a) == len(b) and all(x == y for x, y in zip(a, b))
+                   for a, b in zip(self.layers, other.layers))
