@@ -1,0 +1,165 @@
+"""Training configuration: one frozen dataclass, all defaults in one place, TOML files.
+
+Defaults are the paper's Fashion-MNIST settings (ALGORITHM.md sections 5-6,
+the authors' logs): 784-400-R400-10, thresholds 20/20/15, tau_m 64 ms,
+tau_s 8 ms, refractory 2 ms, dt 1 ms, T = 400 steps, Adam with eta_0 =
+0.001, weight regulariser on, boosting on, batch size 1.
+
+Times are written with units, as strings Brian2 understands ("64 ms"); they
+are converted to steps in one place, :mod:`rsnn_brian.brian.model`.
+Presets live in ``rsnn_brian/presets/*.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["TrainConfig", "load_preset", "load_config", "preset_names", "DATASETS", "DEVICES"]
+
+DATASETS = ("builtin", "fashion-mnist", "mnist", "fsdd")
+DEVICES = ("cpp_standalone", "runtime", "cuda_standalone", "numpy")
+GRADIENTS = ("reference", "exact")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # data
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None            # None: $RSNN_BRIAN_DATA, else ~/.cache/rsnn_brian/data
+    train_limit: int | None = None         # use the first N training samples (stratified subsets: see data)
+    test_limit: int | None = None
+    redraw_inputs: bool = False            # authors: Bernoulli trains drawn once and reused every epoch
+    # network (spec 1, 6)
+    architecture: str = "784-400-R400-10"
+    thresholds: tuple[float, ...] = (20.0, 20.0, 15.0)   # one per layer with incoming weights
+    tau_m: str = "64 ms"
+    tau_s: str = "8 ms"
+    refractory: str = "2 ms"
+    dt: str = "1 ms"
+    n_steps: int = 400
+    recurrent: str = "reservoir"           # 'reservoir' (authors' 3-D grid) or 'all'
+    # learning (spec 5)
+    epochs: int = 3
+    batch_size: int = 1                    # authors: 1
+    lr: float = 0.001                      # eta_0; eta = eta_0 / sqrt(epoch), epochs 0, 1 at eta_0
+    gradient: str = "reference"            # 'reference' (authors' code) or 'exact'
+    regulariser: bool = True               # images only in the paper
+    boosting: bool = True
+    # running
+    device: str = "cpp_standalone"
+    samples_per_run: int = 64              # samples simulated back to back per Brian2 run
+    seed: int = 0
+    checkpoint_every: int = 0              # also checkpoint every N batches inside an epoch (0: epoch ends only)
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if self.gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {GRADIENTS}, got {self.gradient!r}")
+        if self.recurrent not in ("reservoir", "all"):
+            raise ValueError(f"recurrent must be 'reservoir' or 'all', got {self.recurrent!r}")
+        th = self.thresholds
+        if isinstance(th, (int, float)):
+            th = (float(th),)
+        object.__setattr__(self, "thresholds", tuple(float(x) for x in th))
+        for name in ("epochs", "batch_size", "n_steps", "samples_per_run"):
+            val = getattr(self, name)
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise ValueError(f"{name} must be a positive integer, got {val!r}")
+        for name in ("train_limit", "test_limit"):
+            val = getattr(self, name)
+            if val is not None and (not isinstance(val, int) or val < 1):
+                raise ValueError(f"{name} must be a positive integer or unset, got {val!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        from .network import parse_architecture
+        arch = parse_architecture(self.architecture)
+        n_layers = len(arch.layers) - 1
+        if len(self.thresholds) == 1:
+            object.__setattr__(self, "thresholds", self.thresholds * n_layers)
+        elif len(self.thresholds) != n_layers:
+            raise ValueError(f"thresholds: architecture {self.architecture} has {n_layers} layers with "
+                             f"incoming weights, got {len(self.thresholds)} thresholds")
+
+    # -- conversions -------------------------------------------------------
+    def replace(self, **changes) -> "TrainConfig":
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["thresholds"] = list(self.thresholds)
+        return d
+
+    def to_toml(self) -> str:
+        lines = []
+        for f in fields(self):
+            val = getattr(self, f.name)
+            if val is None:
+                continue
+            lines.append(f"{f.name} = {_toml_value(val)}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+        d = dict(d)
+        if "thresholds" in d and isinstance(d["thresholds"], list):
+            d["thresholds"] = tuple(d["thresholds"])
+        return cls(**d)
+
+    def neuron_configs(self):
+        """One Brian2 NeuronConfig per layer with incoming weights (imports brian2)."""
+        from .brian.model import NeuronConfig, parse_quantity
+        tm, ts, ref = (parse_quantity(x, name) for x, name in
+                       ((self.tau_m, "tau_m"), (self.tau_s, "tau_s"), (self.refractory, "refractory")))
+        return [NeuronConfig(tau_m=tm, tau_s=ts, v_th=th, refractory=ref) for th in self.thresholds]
+
+    def layer_params(self):
+        """Dimensionless per-layer parameters in steps (imports brian2 for the units)."""
+        from .brian.model import parse_quantity
+        dt = parse_quantity(self.dt, "dt")
+        return [nc.to_params(dt) for nc in self.neuron_configs()]
+
+
+def _toml_value(val) -> str:
+    if isinstance(val, bool):
+        return "true" if val else "false"
+    if isinstance(val, (int, float)):
+        return repr(val)
+    if isinstance(val, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in val) + "]"
+    return '"' + str(val).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("rsnn_brian.presets").iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> TrainConfig:
+    path = resources.files("rsnn_brian.presets") / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
+    return TrainConfig.from_dict(tomllib.loads(path.read_text()))
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+    return TrainConfig.from_dict(data)
+
