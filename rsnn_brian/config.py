@@ -13,12 +13,13 @@ Presets live in ``rsnn_brian/presets/*.toml``.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["TrainConfig", "load_preset", "load_config", "preset_names", "DATASETS", "DEVICES"]
+__all__ = ["TrainConfig", "parse_quantity", "load_preset", "load_config", "preset_names", "DATASETS", "DEVICES"]
 
 DATASETS = ("builtin", "fashion-mnist", "mnist", "fsdd")
 DEVICES = ("cpp_standalone", "runtime", "cuda_standalone", "numpy")
@@ -33,6 +34,8 @@ class TrainConfig:
     train_limit: int | None = None         # use the first N training samples (stratified subsets: see data)
     test_limit: int | None = None
     redraw_inputs: bool = False            # authors: Bernoulli trains drawn once and reused every epoch
+    split_kind: str = "official"           # fsdd: 'official' (recordings 0-4 test) or 'speaker' (one held out)
+    held_out_speaker: str | None = None    # fsdd, split_kind 'speaker' (default: theo)
     # network (spec 1, 6)
     architecture: str = "784-400-R400-10"
     thresholds: tuple[float, ...] = (20.0, 20.0, 15.0)   # one per layer with incoming weights
@@ -62,6 +65,8 @@ class TrainConfig:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {GRADIENTS}, got {self.gradient!r}")
+        if self.split_kind not in ("official", "speaker"):
+            raise ValueError(f"split_kind must be 'official' or 'speaker', got {self.split_kind!r}")
         if self.recurrent not in ("reservoir", "all"):
             raise ValueError(f"recurrent must be 'reservoir' or 'all', got {self.recurrent!r}")
         th = self.thresholds
@@ -119,16 +124,31 @@ class TrainConfig:
 
     def neuron_configs(self):
         """One Brian2 NeuronConfig per layer with incoming weights (imports brian2)."""
-        from .brian.model import NeuronConfig, parse_quantity
+        from .brian.model import NeuronConfig
         tm, ts, ref = (parse_quantity(x, name) for x, name in
                        ((self.tau_m, "tau_m"), (self.tau_s, "tau_s"), (self.refractory, "refractory")))
         return [NeuronConfig(tau_m=tm, tau_s=ts, v_th=th, refractory=ref) for th in self.thresholds]
 
     def layer_params(self):
         """Dimensionless per-layer parameters in steps (imports brian2 for the units)."""
-        from .brian.model import parse_quantity
         dt = parse_quantity(self.dt, "dt")
         return [nc.to_params(dt) for nc in self.neuron_configs()]
+
+
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-z]+)\s*$")
+
+
+def parse_quantity(text, name: str = "value"):
+    """``"64 ms"`` or ``"64*ms"`` -> a Brian2 Quantity (imports brian2)."""
+    import brian2.units as allunits
+    from brian2.units.fundamentalunits import Quantity
+    if isinstance(text, Quantity):
+        return text
+    m = _QUANTITY.match(str(text))
+    unit = getattr(allunits, m.group(2), None) if m else None
+    if unit is None:
+        raise ValueError(f"{name}: cannot read {text!r} as a quantity with a unit; write e.g. '64 ms'")
+    return float(m.group(1)) * unit
 
 
 def _toml_value(val) -> str:

@@ -86,7 +86,7 @@ def load_dataset(cfg: TrainConfig, split: str) -> Dataset:
     """Load and encode a data set split for a config."""
     limit = cfg.train_limit if split == "train" else cfg.test_limit
     if cfg.dataset in ("builtin", "fashion-mnist", "mnist"):
-        from .data.encoders import RateEncoder
+        from .data.encoders import EncoderSettings, RateEncoder
         from .data.images import load_builtin, load_images
         if cfg.dataset == "builtin":
             images, labels = load_builtin(split)
@@ -95,13 +95,17 @@ def load_dataset(cfg: TrainConfig, split: str) -> Dataset:
         keep = _stratified_first(labels, limit, cfg.seed)
         images = images.reshape(images.shape[0], -1)[keep]
         labels = np.asarray(labels)[keep].astype(np.int64)
-        salt = 0 if split == "train" else 1
-        encoder = RateEncoder(images, n_steps=cfg.n_steps, seed=[cfg.seed, salt], redraw=cfg.redraw_inputs)
+        # train and test trains come from different seeds (2 seed, 2 seed + 1)
+        seed = 2 * cfg.seed + (0 if split == "train" else 1)
+        encoder = RateEncoder(images, EncoderSettings(n_steps=cfg.n_steps, redraw=cfg.redraw_inputs, seed=seed))
         return Dataset(cfg.dataset, labels, images.shape[1], 10,
                        lambda idx, epoch: encoder.encode(idx, epoch))
     if cfg.dataset == "fsdd":
+        from .data.cochlea import SpeechEncoding
         from .data.speech import load_fsdd_spikes
-        trains, labels = load_fsdd_spikes(split=split, data_dir=cfg.data_dir, n_steps=cfg.n_steps)
+        trains, labels = load_fsdd_spikes(split=split, split_kind=cfg.split_kind,
+                                          held_out_speaker=cfg.held_out_speaker, data_dir=cfg.data_dir,
+                                          enc=SpeechEncoding(n_steps=cfg.n_steps))
         labels = np.asarray(labels, dtype=np.int64)
         keep = _stratified_first(labels, limit, cfg.seed)
         trains = [trains[i] for i in keep]
@@ -250,7 +254,9 @@ class Trainer:
         self.arch = parse_architecture(cfg.architecture)
         self.params = cfg.layer_params()
         self.weights = init_weights(self.arch, np.random.default_rng(cfg.seed), recurrent=cfg.recurrent)
-        self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr))
+        masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(self.weights.layers, start=1)
+                 if lw.rec is not None and lw.rec_trainable}
+        self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=masks)
         self.engine = EngineSettings(option=cfg.gradient)
         self.train_set = load_dataset(cfg, "train")
         self.test_set = load_dataset(cfg, "test")
@@ -307,15 +313,15 @@ class Trainer:
 
     # -- loop ----------------------------------------------------------------
     def lr_at(self, epoch: int) -> float:
-        from .optim import lr_schedule
-        return lr_schedule(self.cfg.lr, epoch)
+        from .optim import learning_rate
+        return learning_rate(self.cfg.lr, epoch)
 
     def order(self, epoch: int) -> np.ndarray:
         return np.random.default_rng([self.cfg.seed, epoch, 101]).permutation(len(self.train_set))
 
     def step(self, indices: np.ndarray, epoch: int) -> None:
         from .engine import backward
-        from .optim import regulariser_grad
+        from .optim import regularizer_gradients
         inputs = self.train_set.inputs(indices, epoch)
         labels = self.train_set.labels[indices]
         rec = self.sim.run(self.weights, inputs)
@@ -323,16 +329,9 @@ class Trainer:
                           sample_weight=self.boost[indices])
         grads = result.grads
         if self.cfg.regulariser:
-            for name, w in self.weights.trainable().items():
-                mask = None
-                if name.startswith("rec"):
-                    mask = self.weights.layers[int(name[3:]) - 1].rec_mask
-                grads[name] = grads[name] + regulariser_grad(w, mask=mask)
-        self.optimizer.lr = self.lr_at(epoch)
-        self.optimizer.step(grads)
-        for lw in self.weights.layers:       # absent recurrent synapses stay absent
-            if lw.rec is not None and lw.rec_trainable:
-                lw.rec[~lw.rec_mask] = 0.0
+            for name, g in regularizer_gradients(self.weights).items():
+                grads[name] = grads[name] + g
+        self.optimizer.step(grads, lr=self.lr_at(epoch))   # masked: absent synapses stay absent
         self.partial["pred"][indices] = result.predictions
         self.partial["loss"][indices] = result.loss
         for k in range(len(self.arch.layers)):

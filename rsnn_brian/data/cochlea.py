@@ -1,0 +1,213 @@
+"""The paper's speech front end: Lyon's passive ear model and BSA spike encoding.
+
+Pipeline (ALGORITHM.md section 6; Zhang & Li 2019, TI46 set-up):
+
+1. :func:`resample_to` -- any input rate to 12.5 kHz with
+   ``scipy.signal.resample_poly`` (8 kHz FSDD: up 25, down 16);
+2. :func:`cochleagram` -- Lyon's passive ear model (the ``lyon`` PyPI package,
+   a ctypes port of Slaney's AuditoryToolbox C/MATLAB code), decimation 200
+   (one frame per 16 ms at 12.5 kHz), ear Q 8, step factor 0.25 (the model's
+   default ear_q / 32). At 12.5 kHz this designs 80 filters; the model (as
+   AuditoryToolbox's ``LyonPassiveEar``) returns channels 3..80, i.e. it
+   drops the first two, leaving 78. Outputs are scaled by 2e3;
+3. :func:`bsa_encode` -- Ben's Spiker Algorithm (Schrauwen & Van Campenhout
+   2003) on every channel of the frame sequence, FIR kernel of 24 taps
+   ``k_i ~ exp(-(i - 12)^2 / 25)``, i = 0..23, summing to 1, threshold 0.6;
+   at most one spike per frame and channel. BSA's spike at index i stands
+   for the kernel *starting* at i, i.e. it leads the signal by the kernel's
+   centre (12 frames = 192 ms of audio), and near the end of the signal the
+   truncated kernel cannot reach the threshold, so utterances shorter than
+   14 frames (224 ms; 81 of the 3,000 FSDD files) would give no spike at
+   all. We therefore put ``bsa_lead_pad = 12`` zero frames before the
+   cochleagram: BSA itself is unchanged, and spike index p now stands for
+   the kernel *peak* at cochleagram frame p (spikes aligned with the sound,
+   no silent utterances). ``bsa_lead_pad = 0`` gives the literal alignment;
+4. :func:`frames_to_spike_trains` -- frame f occupies steps
+   ``[10 f, 10 f + 10)`` ("each frame held for 10 steps"); its BSA spike, if
+   any, is placed at the block's first step ``10 f`` (frame index p of the
+   padded BSA output, see 3). Samples last T = 700
+   steps (70 frames = 1.12 s of audio): spikes of later frames are cut,
+   shorter utterances are padded with silence (no spikes).
+
+Pure NumPy/SciPy apart from ``lyon`` (imported on first use, with a clear
+error if missing: ``pip install lyon`` or ``pip install rsnn_brian[speech]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from ..spikes import SpikeTrains
+
+__all__ = ["SpeechEncoding", "resample_to", "cochleagram", "bsa_kernel", "bsa_encode",
+           "frames_to_spike_trains", "encode_waveform", "lyon_version"]
+
+
+@dataclass(frozen=True)
+class SpeechEncoding:
+    """Every parameter of the speech encoder (defaults: ALGORITHM.md section 6)."""
+
+    sample_rate_hz: int = 12_500      # ear model rate (TI46 is recorded at 12.5 kHz)
+    decimation: int = 200             # samples per frame: 16 ms frames
+    ear_q: float = 8.0                # Lyon filter quality (AuditoryToolbox default)
+    step_factor: float = 0.25         # ear_q / 32 (default): 80 filters at 12.5 kHz
+    scale: float = 2e3                # cochleagram gain before BSA
+    bsa_taps: int = 24                # BSA FIR length
+    bsa_center: float = 12.0          # k_i ~ exp(-(i - center)^2 / width)
+    bsa_width: float = 25.0
+    bsa_threshold: float = 0.6
+    bsa_lead_pad: int = 12            # zero frames put before the cochleagram (see module doc)
+    steps_per_frame: int = 10         # each frame held for 10 steps of dt = 1 ms
+    n_steps: int = 700                # T
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def lyon_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("lyon")
+    except PackageNotFoundError:
+        return "absent"
+
+
+def _lyon_calc():
+    try:
+        from lyon.calc import LyonCalc
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("the speech front end needs the 'lyon' package (Lyon's passive ear "
+                          "model): pip install lyon  (or pip install rsnn_brian[speech])") from e
+    return LyonCalc()
+
+
+_CALC = None
+
+
+def resample_to(x: np.ndarray, rate: int, target_rate: int = 12_500) -> np.ndarray:
+    """Resample a 1-D signal from ``rate`` to ``target_rate`` (polyphase, exact ratio).
+
+    8 kHz -> 12.5 kHz uses up = 25, down = 16. Equal rates return a copy.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"resample_to expects a 1-D signal, got shape {x.shape}")
+    if rate <= 0 or target_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {rate} and {target_rate}")
+    ratio = Fraction(int(target_rate), int(rate))
+    if ratio == 1:
+        return x.copy()
+    return resample_poly(x, ratio.numerator, ratio.denominator)
+
+
+def cochleagram(wav: np.ndarray, rate: int, enc: SpeechEncoding = SpeechEncoding()) -> np.ndarray:
+    """Scaled Lyon passive-ear output, shape (n_frames, 78) for the defaults.
+
+    Parameters
+    ----------
+    wav : float array, shape (n_samples,)
+        Mono waveform in [-1, 1) at ``rate`` samples per second.
+    rate : int
+        Sample rate of ``wav`` in Hz; resampled to ``enc.sample_rate_hz``.
+
+    Returns
+    -------
+    float64 array, shape (n_frames, n_channels); ``n_frames =
+    floor(n_resampled / decimation)`` (a trailing partial frame is dropped),
+    channels ordered from high to low centre frequency, values times ``enc.scale``.
+    """
+    global _CALC
+    wav = np.asarray(wav, dtype=np.float64)
+    if wav.ndim != 1 or wav.size == 0:
+        raise ValueError(f"cochleagram expects a non-empty 1-D waveform, got shape {wav.shape}")
+    if not np.all(np.isfinite(wav)):
+        raise ValueError("cochleagram: waveform has NaN or inf samples")
+    x = np.ascontiguousarray(resample_to(wav, rate, enc.sample_rate_hz))
+    if x.size < enc.decimation:
+        raise ValueError(f"cochleagram: {x.size} samples at {enc.sample_rate_hz} Hz is shorter "
+                         f"than one frame ({enc.decimation} samples)")
+    if _CALC is None:
+        _CALC = _lyon_calc()
+    y = _CALC.lyon_passive_ear(x, enc.sample_rate_hz, enc.decimation, ear_q=enc.ear_q,
+                               step_factor=enc.step_factor)
+    return np.asarray(y, dtype=np.float64) * enc.scale
+
+
+def bsa_kernel(n_taps: int = 24, center: float = 12.0, width: float = 25.0) -> np.ndarray:
+    """BSA FIR kernel ``k_i ~ exp(-(i - center)^2 / width)``, i = 0..n_taps-1, sum 1."""
+    i = np.arange(n_taps, dtype=np.float64)
+    k = np.exp(-((i - center) ** 2) / width)
+    return k / k.sum()
+
+
+def bsa_encode(signal: np.ndarray, kernel: np.ndarray, threshold: float = 0.6) -> np.ndarray:
+    """Ben's Spiker Algorithm on every channel at once; loop over frames only.
+
+    For frame i = 0..n-1 and window length w = min(M, n - i) (the kernel is
+    truncated at the end of the signal), with the residual signal s:
+
+        err_spike   = sum_{j<w} |s[i+j] - k[j]|
+        err_nospike = sum_{j<w} |s[i+j]|
+        spike at i  iff  err_spike <= err_nospike - threshold,
+        and then s[i+j] -= k[j] for j < w.
+
+    A spike at frame i therefore stands for the kernel starting at i: the
+    decoded signal is ``sum_i spike[i] k[t - i]`` (no centring shift).
+
+    Parameters
+    ----------
+    signal : float array, shape (n_frames, n_channels)
+    kernel : float array, shape (M,)
+    threshold : float
+
+    Returns
+    -------
+    bool array, shape (n_frames, n_channels)
+    """
+    s = np.array(signal, dtype=np.float64, copy=True)
+    if s.ndim != 2:
+        raise ValueError(f"bsa_encode expects (n_frames, n_channels), got shape {s.shape}")
+    k = np.asarray(kernel, dtype=np.float64).ravel()
+    n = s.shape[0]
+    out = np.zeros(s.shape, dtype=bool)
+    for i in range(n):
+        w = min(k.size, n - i)
+        win = s[i:i + w]
+        kk = k[:w, None]
+        fire = np.abs(win - kk).sum(axis=0) <= np.abs(win).sum(axis=0) - threshold
+        if fire.any():
+            win[:, fire] -= kk
+            out[i] = fire
+    return out
+
+
+def frames_to_spike_trains(spikes: np.ndarray, steps_per_frame: int = 10,
+                           n_steps: int = 700) -> SpikeTrains:
+    """Place frame f's spikes at step ``steps_per_frame * f``; cut at ``n_steps``.
+
+    Parameters
+    ----------
+    spikes : bool array, shape (n_frames, n_channels)
+
+    Returns
+    -------
+    SpikeTrains with ``n_neurons = n_channels`` and ``n_steps``.
+    """
+    frame, channel = np.nonzero(np.asarray(spikes))
+    step = frame.astype(np.int64) * steps_per_frame
+    keep = step < n_steps
+    return SpikeTrains(channel[keep], step[keep], spikes.shape[1], n_steps)
+
+
+def encode_waveform(wav: np.ndarray, rate: int,
+                    enc: SpeechEncoding = SpeechEncoding()) -> SpikeTrains:
+    """Waveform -> cochleagram -> BSA -> SpikeTrains (78 neurons, ``enc.n_steps`` steps)."""
+    c = cochleagram(wav, rate, enc)
+    if enc.bsa_lead_pad:
+        c = np.vstack([np.zeros((enc.bsa_lead_pad, c.shape[1])), c])
+    s = bsa_encode(c, bsa_kernel(enc.bsa_taps, enc.bsa_center, enc.bsa_width), enc.bsa_threshold)
+    return frames_to_spike_trains(s, enc.steps_per_frame, enc.n_steps)

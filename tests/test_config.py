@@ -1,0 +1,69 @@
+"""Configs, presets and the command line's argument handling."""
+
+import pytest
+
+from rsnn_brian.cli import build_parser, _config_from_args
+from rsnn_brian.config import TrainConfig, load_config, load_preset, preset_names
+
+
+def test_defaults_are_the_papers_fashion_mnist_run():
+    cfg = TrainConfig()
+    assert cfg.architecture == "784-400-R400-10"
+    assert cfg.thresholds == (20.0, 20.0, 15.0)
+    assert (cfg.tau_m, cfg.n_steps, cfg.lr) == ("64 ms", 400, 0.001)
+
+
+def test_presets_load_and_round_trip_through_toml(tmp_path):
+    names = preset_names()
+    assert {"demo", "fashion-mnist", "mnist"} <= set(names)
+    for name in names:
+        cfg = load_preset(name)
+        path = tmp_path / f"{name}.toml"
+        path.write_text(cfg.to_toml())
+        assert load_config(path) == cfg
+
+
+def test_layer_params_convert_units_to_steps():
+    params = TrainConfig(tau_m="128 ms", dt="1 ms").layer_params()
+    assert len(params) == 3
+    assert params[0].tau_m == pytest.approx(128.0)
+    assert params[0].tau_s == pytest.approx(8.0)
+    assert params[0].refractory == 2
+    assert [p.v_th for p in params] == [20.0, 20.0, 15.0]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"dataset": "cifar"}, "dataset must be one of"),
+    ({"device": "tpu"}, "device must be one of"),
+    ({"thresholds": (1.0, 2.0)}, "thresholds"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"lr": -1.0}, "lr"),
+    ({"architecture": "784-R400"}, "cannot be recurrent"),
+])
+def test_bad_configs_are_clear_errors(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes)
+
+
+def test_unknown_key_and_bad_toml(tmp_path):
+    with pytest.raises(ValueError, match="unknown config keys"):
+        TrainConfig.from_dict({"epochz": 3})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochs = = 3")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ValueError, match="unknown preset"):
+        load_preset("nope")
+
+
+def test_wrong_unit_in_config_is_reported():
+    with pytest.raises(Exception, match="tau_m"):
+        TrainConfig(tau_m="64 mV").layer_params()
+
+
+def test_cli_overrides_preset():
+    args = build_parser().parse_args(["train", "--preset", "fashion-mnist", "--epochs", "1",
+                                      "--batch-size", "16", "--arch", "784-100-10"])
+    cfg = _config_from_args(args)
+    assert (cfg.epochs, cfg.batch_size, cfg.architecture) == (1, 16, "784-100-10")
+    assert len(cfg.thresholds) == 2          # one per layer of the new architecture
