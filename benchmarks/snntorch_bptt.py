@@ -33,6 +33,7 @@ def main():
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)      # decaying traces turn denormal; without this the CPU crawls
     torch.manual_seed(0)
     beta, alpha = math.exp(-1 / 64), math.exp(-1 / 8)
     grad = surrogate.fast_sigmoid()

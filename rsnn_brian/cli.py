@@ -70,7 +70,21 @@ def cmd_info(args) -> int:
 
 def cmd_gradcheck(args) -> int:
     from .gradcheck import main_gradcheck
-    return main_gradcheck(args)
+    kw = dict(arch=args.arch, option=args.option, seed=args.seed, n_samples=args.batch,
+              n_steps=args.steps, tol=args.tol)
+    if args.device == "numpy":
+        return main_gradcheck(kw)
+    from .brian.model import NeuronConfig
+    from .brian.runner import Runner
+    from .network import parse_architecture
+    from .spikes import SpikeTrains
+    arch = parse_architecture(args.arch)
+    with Runner(arch, [NeuronConfig(v_th=5.0)] * (len(arch.layers) - 1), device=args.device,
+                n_steps=args.steps, samples_per_run=args.batch) as runner:
+        def simulator(weights, params, x):
+            return runner.run(weights, [SpikeTrains.from_dense(xb) for xb in x])
+        kw["simulator"] = simulator
+        return main_gradcheck(kw)
 
 
 def cmd_train(args) -> int:
@@ -105,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="20-15-R12-5", help="architecture (default 20-15-R12-5)")
     p.add_argument("--option", choices=["exact", "reference"], default="exact")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch", type=int, default=2, help="samples")
-    p.add_argument("--steps", type=int, default=200, help="time steps per sample")
+    p.add_argument("--batch", type=int, default=3, help="samples")
+    p.add_argument("--steps", type=int, default=100, help="time steps per sample")
     p.add_argument("--tol", type=float, default=1e-5, help="largest accepted relative error")
     p.add_argument("--device", choices=["numpy", "runtime", "cpp_standalone"], default="numpy",
                    help="simulator that records the spike trains")

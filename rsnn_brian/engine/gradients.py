@@ -1,0 +1,402 @@
+"""ST-RSBP backward pass (spec 4), batched over samples.
+
+For each layer, top to bottom, with ``g = dL/do`` arriving at its counts and
+``nu`` its threshold:
+
+* hidden (feed-forward) layer: ``y = g / (nu s)``; ``dL/dW = y e``;
+  ``g_below = (W * R)^T y``.
+* recurrent layer: ``A = diag(s) - (U * Rrec) / nu`` (s clamped to
+  ``|s| >= s_min``), one solve per sample ``A^T y = g / nu``;
+  ``g_below = (W * R)^T y``; weight gradients ``y e`` (``exact``) or
+  ``g / (nu s) * e`` (``reference``).
+* output layer (fixed lateral inhibition U): ``exact`` as a recurrent layer
+  (no U gradient); ``reference``: ``y = g / (nu s)``, weight gradient
+  ``lambda_i y_i e_ij`` with the authors' lateral factor
+  ``lambda_i = 1 / (1 - sum_l (u_li R_li / nu)(u_il R_il / nu))`` (``u = -1``
+  gives the spec's formula), error below ``(W * R)^T y`` (without lambda).
+
+Gradients are averaged over the batch. Array shapes: counts (B, n), S-PSPs
+(B, n_post, n_pre), weights (n_post, n_pre).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..network import LayerParams, NetworkWeights, with_params
+from ..spikes import Recording, SpikeTrains
+from .effect_ratio import (EffectRatioTable, effect_ratio_table, pre_ratio, self_factor,
+                           weighted_q_sum)
+from .loss import LossSettings, augment_label, output_error, predict
+from .spsp import layer_spsps
+
+__all__ = ["EngineSettings", "OperatingPoint", "BackwardResult", "SilentLayerWarning",
+           "validate_batch", "resolve_tables", "operating_point", "layer_self_factor",
+           "lateral_factor", "solve_coupled", "backward"]
+
+
+class SilentLayerWarning(RuntimeWarning):
+    """A layer fired no spike in some sample: no gradient flows through it there."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Settings of the backward pass.
+
+    option : 'exact' (consistent with the linearised model, spec 4.1) or
+        'reference' (the authors' formulas).
+    dtype : 'float64' (default, exact) or 'float32' (S-PSP GEMMs and the
+        big elementwise products in single precision; about 2x faster).
+    s_min : recurrent layers keep ``|s_i| >= s_min`` (sign kept).
+    q_silent_pre : 'clamp' (spec: n_pre clamped to the table's range, so a
+        silent pre neuron uses row 1) or 'zero' (Q = 0 where o_j = 0).
+    loss : desired counts, margin, artificial label spikes.
+    solver : linear systems of recurrent/output layers: 'dense' (batched
+        ``np.linalg.solve`` on (B, n, n), one right-hand side per sample),
+        'reduced' (the same, restricted to the neurons that fired: silent
+        neurons decouple exactly, ``y = rhs / s``), 'sparse' (one SuperLU solve
+        of the block-diagonal batch) or 'auto' (= 'reduced').
+    """
+
+    option: str = "exact"
+    dtype: str = "float64"
+    s_min: float = 1e-4
+    q_silent_pre: str = "clamp"
+    loss: LossSettings = field(default_factory=LossSettings)
+    solver: str = "auto"
+    #: OpenBLAS threads during the backward pass (None: leave as is). Small batched
+    #: solves with threaded OpenBLAS stall for seconds when the cores are shared
+    #: (measured: 11 ms single-threaded vs up to 9 s), so the default is 1.
+    blas_threads: int | None = 1
+
+    def __post_init__(self):
+        if self.option not in ("exact", "reference"):
+            raise ValueError(f"EngineSettings.option must be 'exact' or 'reference', got {self.option!r}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"EngineSettings.dtype must be 'float64' or 'float32', got {self.dtype!r}")
+        if self.q_silent_pre not in ("clamp", "zero"):
+            raise ValueError(f"EngineSettings.q_silent_pre must be 'clamp' or 'zero', got {self.q_silent_pre!r}")
+        if self.solver not in ("auto", "dense", "reduced", "sparse"):
+            raise ValueError(f"EngineSettings.solver must be 'auto', 'dense' or 'sparse', got {self.solver!r}")
+        if not self.s_min > 0:
+            raise ValueError("EngineSettings.s_min must be > 0")
+
+
+@dataclass
+class OperatingPoint:
+    """Forward quantities at the recorded spike trains (k = 0..K, index 0 unused for e).
+
+    counts[k] (B, n_k): spike counts, the output layer's with artificial label
+    spikes; out_counts (B, n_classes): real output counts; e_ff[k]
+    (B, n_k, n_{k-1}); e_rec[k] (B, n_k, n_k) or None; tables[k] (k >= 1).
+    """
+
+    counts: list
+    out_counts: np.ndarray
+    e_ff: list
+    e_rec: list
+    tables: list
+    params: list
+    labels: np.ndarray
+
+
+@dataclass
+class BackwardResult:
+    """grads: batch-averaged gradients keyed like ``NetworkWeights.trainable()``;
+    loss (B,), out_counts (B, n_classes), predictions (B,), correct (B,) bool,
+    counts: real spike counts per layer (B, n_k), k = 0..K; active (B,) bool:
+    samples with a non-zero output error (the others contribute nothing and are
+    skipped); s: self factors per layer k = 1..K of the active samples
+    (n_active, n_k)."""
+
+    grads: dict
+    loss: np.ndarray
+    out_counts: np.ndarray
+    predictions: np.ndarray
+    correct: np.ndarray
+    counts: list
+    active: np.ndarray
+    s: list
+
+
+def validate_batch(recording: Recording, weights: NetworkWeights, labels) -> np.ndarray:
+    """Check that a recording and labels fit the network; return labels as int64 (B,)."""
+    weights.validate()
+    arch = weights.arch
+    if not isinstance(recording, Recording):
+        raise TypeError(f"expected a Recording, got {type(recording).__name__}")
+    if len(recording.layers) != len(arch.layers):
+        raise ValueError(f"recording has {len(recording.layers)} layers, architecture {arch} "
+                         f"has {len(arch.layers)} (input included)")
+    B = len(recording.layers[0])
+    if B == 0:
+        raise ValueError("recording holds an empty batch")
+    T = recording.layers[0][0].n_steps
+    for k, (lay, spec) in enumerate(zip(recording.layers, arch.layers)):
+        if len(lay) != B:
+            raise ValueError(f"recording layer {k} has {len(lay)} samples, layer 0 has {B}")
+        for b, tr in enumerate(lay):
+            if not isinstance(tr, SpikeTrains):
+                raise TypeError(f"recording layer {k} sample {b} is {type(tr).__name__}, expected SpikeTrains")
+            if tr.n_neurons != spec.size:
+                raise ValueError(f"recording layer {k} sample {b} has {tr.n_neurons} neurons, "
+                                 f"layer {k} ({spec.token}) of {arch} has {spec.size}")
+            if tr.n_steps != T:
+                raise ValueError(f"recording layer {k} sample {b} has {tr.n_steps} steps, expected {T}")
+    labels = np.asarray(labels)
+    if labels.shape != (B,):
+        raise ValueError(f"labels must have shape ({B},), got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise ValueError("labels must be whole numbers")
+    labels = labels.astype(np.int64)
+    if np.any(labels < 0) or np.any(labels >= arch.n_classes):
+        raise ValueError(f"labels must lie in [0, {arch.n_classes}), got [{labels.min()}, {labels.max()}]")
+    return labels
+
+
+def resolve_tables(tables, params: list[LayerParams], n_steps: int, cache_dir=None) -> list:
+    """One EffectRatioTable per layer (index 0 None). ``tables`` may be None
+    (generate or load from cache per layer), one table, or a list of K."""
+    K = len(params)
+    if tables is None:
+        made = {}
+        out = [None]
+        for p in params:
+            key = (p.tau_m, p.tau_s, p.refractory)
+            if key not in made:
+                made[key] = effect_ratio_table(p, n_steps, cache_dir=cache_dir)
+            out.append(made[key])
+        return out
+    if isinstance(tables, EffectRatioTable):
+        return [None] + [tables] * K
+    tables = list(tables)
+    if len(tables) != K or not all(isinstance(t, EffectRatioTable) for t in tables):
+        raise ValueError(f"tables: need one EffectRatioTable or a list of {K}")
+    return [None] + tables
+
+
+def operating_point(recording: Recording, weights: NetworkWeights, params, labels,
+                    settings: EngineSettings = EngineSettings(), tables=None,
+                    cache_dir=None) -> OperatingPoint:
+    """Validate and compute counts and S-PSPs (output with artificial label spikes)."""
+    labels = validate_batch(recording, weights, labels)
+    K = len(weights.layers)
+    params = with_params(params, K)
+    tables = resolve_tables(tables, params, recording.n_steps, cache_dir)
+    out_trains = augment_label(recording.layers[K], labels, settings.loss)
+    dtype = np.float32 if settings.dtype == "float32" else np.float64
+    post = [None] * (K + 1)
+    post[K] = out_trains
+    e_ff, e_rec = layer_spsps(recording, weights, params, dtype, post_layers=post)
+    counts = [recording.counts(k) for k in range(K)]
+    counts.append(np.stack([tr.counts() for tr in out_trains]))
+    return OperatingPoint(counts, recording.counts(K), e_ff, e_rec, tables, params, labels)
+
+
+def layer_self_factor(op: OperatingPoint, weights: NetworkWeights, k: int, settings: EngineSettings,
+                      ff: np.ndarray | None = None, rec: np.ndarray | None = None) -> np.ndarray:
+    """Self factor s of layer k (B, n_k); ``ff``/``rec`` override the weights."""
+    kind = weights.arch.layers[k].kind
+    lw = weights.layers[k - 1]
+    ff = lw.ff if ff is None else ff
+    rec = lw.rec if rec is None else rec
+    zpost = kind != "recurrent"
+    zpre = settings.q_silent_pre == "zero"
+    o, table = op.counts[k], op.tables[k]
+    wq = weighted_q_sum(table, ff, op.counts[k - 1], o, zpost, zpre)
+    if rec is not None:
+        wq = wq + weighted_q_sum(table, rec, o, o, zpost, zpre)
+    nu = op.params[k - 1].v_th
+    return self_factor(wq, nu, settings.s_min if kind == "recurrent" else None)
+
+
+def lateral_factor(rec: np.ndarray, r_lat: np.ndarray, nu: float) -> np.ndarray:
+    """Authors' lateral factor ``lambda_i`` (B, n): rec (n, n), r_lat (B, n, n) = e_il / o_l."""
+    M = rec[None] * r_lat / nu
+    return 1.0 / (1.0 - np.sum(M * np.swapaxes(M, 1, 2), axis=2))
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None):
+    """Run a block with at most n BLAS threads (threadpoolctl); no-op if n is None.
+
+    Many small batched solves are slower with several OpenBLAS threads on a
+    shared 2-core machine (measured: stalls of seconds per call).
+    """
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield
+
+
+def solve_coupled(s: np.ndarray, rec: np.ndarray, mask: np.ndarray, e_rec: np.ndarray,
+                  o: np.ndarray, nu: float, rhs: np.ndarray, solver: str = "auto") -> np.ndarray:
+    """Solve ``A_b^T y_b = rhs_b`` for every sample, ``A = diag(s) - (U * Rrec) / nu``.
+
+    s, o, rhs (B, n); rec, mask (n, n); e_rec (B, n, n) with
+    ``Rrec = e_rec / o_pre``. Returns y (B, n). Never forms an inverse.
+    """
+    B, n = s.shape
+    if solver == "auto":
+        solver = "reduced"
+    if solver == "reduced":
+        # A[p, i] = 0 whenever p is silent (e_pi = 0) or i is silent (R_pi = 0), so
+        # for a silent neuron y = rhs / s, and the firing neurons form their own system.
+        fire = o > 0
+        m = int(fire.sum(axis=1).max())
+        y = rhs / s
+        if m == 0:
+            return y
+        order = np.argsort(~fire, axis=1, kind="stable")[:, :m]          # firing first
+        valid = np.take_along_axis(fire, order, axis=1)                    # (B, m)
+        bi = np.arange(B)[:, None, None]
+        e_sub = np.asarray(e_rec[bi, order[:, :, None], order[:, None, :]], dtype=np.float64)
+        u_sub = rec[order[:, :, None], order[:, None, :]]
+        o_sub = np.where(valid, np.take_along_axis(o, order, axis=1), 1).astype(np.float64)
+        pair = valid[:, :, None] & valid[:, None, :]
+        A = np.where(pair, -u_sub * e_sub / (o_sub[:, None, :] * nu), 0.0)
+        idx = np.arange(m)
+        A[:, idx, idx] += np.where(valid, np.take_along_axis(s, order, axis=1), 1.0)
+        r_sub = np.where(valid, np.take_along_axis(rhs, order, axis=1), 0.0)
+        y_sub = np.linalg.solve(np.swapaxes(A, 1, 2), r_sub[:, :, None])[:, :, 0]
+        bb, jj = np.nonzero(valid)
+        y[bb, order[bb, jj]] = y_sub[bb, jj]
+        return y
+    if solver == "dense":
+        r_rec = pre_ratio(np.asarray(e_rec, dtype=np.float64), o)
+        A = s[:, :, None] * np.eye(n) - rec[None] * r_rec / nu
+        return np.linalg.solve(np.swapaxes(A, 1, 2), rhs[:, :, None])[:, :, 0]
+    post, pre = np.nonzero(mask)
+    o_pre = o[:, pre].astype(np.float64)
+    vals = np.divide(e_rec[:, post, pre].astype(np.float64) * (rec[post, pre] / nu), o_pre,
+                     out=np.zeros(o_pre.shape), where=o_pre > 0)         # (B, nnz) = (U*R)/nu
+    base = (np.arange(B) * n)[:, None]
+    diag = np.arange(n)[None, :]
+    # A^T[p, i] = -vals(i, p); diagonal s
+    rows = np.concatenate([(base + pre[None]).ravel(), (base + diag).ravel()])
+    cols = np.concatenate([(base + post[None]).ravel(), (base + diag).ravel()])
+    data = np.concatenate([-vals.ravel(), s.ravel()])
+    At = sp.csc_matrix((data, (rows, cols)), shape=(B * n, B * n))
+    return spla.spsolve(At, rhs.ravel()).reshape(B, n)
+
+
+def _finite(name: str, arr: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(arr)):
+        raise FloatingPointError(f"backward: {name} contains NaN or inf (a self factor or lateral "
+                                 "factor is zero, or the weights are extreme)")
+    return arr
+
+
+def backward(recording: Recording, weights: NetworkWeights, params, labels,
+             settings: EngineSettings | None = None, sample_weight=None, tables=None,
+             cache_dir=None, option: str | None = None) -> BackwardResult:
+    """Gradients of the ST-RSBP loss for a recorded batch.
+
+    Parameters
+    ----------
+    recording : Recording, layers[0] = input, one SpikeTrains per sample
+    weights : NetworkWeights (the weights the recording was made with)
+    params : LayerParams or one per layer with incoming weights
+    labels : (B,) ints in [0, n_classes)
+    settings : EngineSettings; ``option`` overrides ``settings.option``
+    sample_weight : (B,) error weights (boosting), default 1
+    tables : EffectRatioTable, list of one per layer, or None (cached tables)
+
+    Returns a :class:`BackwardResult`; ``grads`` is keyed like
+    ``weights.trainable()`` and averaged over the batch.
+    """
+    settings = settings or EngineSettings()
+    if option is not None:
+        settings = dataclasses.replace(settings, option=option)
+    labels = validate_batch(recording, weights, labels)
+    B, K = recording.batch_size, len(weights.layers)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (B,) or not np.all(np.isfinite(sample_weight)):
+            raise ValueError(f"sample_weight must be {B} finite numbers")
+    out_counts = recording.counts(K)
+    g, loss, _ = output_error(out_counts, labels, settings.loss, sample_weight)
+    active = np.any(g != 0, axis=1)
+    idx = np.flatnonzero(active)
+    grads = {name: np.zeros(a.shape) for name, a in weights.trainable().items()}
+    s_all = [None] * (K + 1)
+    if idx.size:
+        sub = recording if idx.size == B else Recording([[lay[b] for b in idx] for lay in recording.layers])
+        with blas_threads(settings.blas_threads):
+            grads, s_all = _backward(sub, weights, params, labels[idx], settings,
+                                     None if sample_weight is None else sample_weight[idx], tables, cache_dir)
+        grads = {name: arr * (idx.size / B) for name, arr in grads.items()}
+    pred = predict(out_counts)
+    return BackwardResult(grads, loss, out_counts, pred, pred == labels,
+                          [recording.counts(k) for k in range(K + 1)], active, s_all)
+
+
+def _backward(recording, weights, params, labels, settings, sample_weight, tables, cache_dir):
+    """Gradients averaged over the given batch (every sample has a non-zero error)."""
+    op = operating_point(recording, weights, params, labels, settings, tables, cache_dir)
+    K = len(weights.layers)
+    arch = weights.arch
+    B = recording.batch_size
+    for k in range(K):
+        silent = np.sum(op.counts[k].sum(axis=1) == 0)
+        if silent:
+            warnings.warn(f"layer {k} ({arch.layers[k].token}) fired no spike in {silent} of the {B} samples "
+                          "with an output error; "
+                          "no gradient flows through it there (zero gradients below and above it)",
+                          SilentLayerWarning, stacklevel=4)
+    g, loss, _ = output_error(op.out_counts, op.labels, settings.loss, sample_weight)
+    grads, s_all = {}, [None] * (K + 1)
+    for k in range(K, 0, -1):
+        kind = arch.layers[k].kind
+        lw = weights.layers[k - 1]
+        nu = op.params[k - 1].v_th
+        e = op.e_ff[k]
+        s = _finite(f"self factor of layer {k}", layer_self_factor(op, weights, k, settings))
+        s_all[k] = s
+        if np.any(s == 0):
+            b, i = np.argwhere(s == 0)[0]
+            raise FloatingPointError(f"backward: the self factor s of layer {k} is zero (sample {b}, neuron {i}): "
+                                     "sum_j w_ij Q_ij equals the threshold; the gradient would be infinite")
+        y_ref = g / (nu * s)
+        if kind == "hidden":
+            y = y_ref
+        else:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", spla.MatrixRankWarning)
+                    y = solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g / nu,
+                                      settings.solver)
+            except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
+                raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
+        _finite(f"error of layer {k}", y)
+        if settings.option == "reference" and kind != "hidden":
+            yw = y_ref
+            if kind == "output":
+                r_rec = pre_ratio(np.asarray(op.e_rec[k], dtype=np.float64), op.counts[k])
+                yw = yw * _finite("lateral factor", lateral_factor(lw.rec, r_rec, nu))
+        else:
+            yw = y
+        ywc = yw.astype(e.dtype)
+        grads[f"ff{k}"] = np.einsum("bi,bij->ij", ywc, e, optimize=True).astype(np.float64) / B
+        if lw.rec is not None and lw.rec_trainable:
+            grads[f"rec{k}"] = (np.einsum("bi,bij->ij", ywc, op.e_rec[k], optimize=True)
+                                .astype(np.float64) / B) * lw.rec_mask
+        if k > 1:
+            y_down = y_ref if (settings.option == "reference" and kind == "output") else y
+            num = np.matmul(y_down.astype(e.dtype)[:, None, :], e * lw.ff.astype(e.dtype))[:, 0, :]
+            o_pre = op.counts[k - 1]
+            g = np.divide(num.astype(np.float64), o_pre, out=np.zeros(o_pre.shape), where=o_pre > 0)
+            _finite(f"error arriving at layer {k - 1}", g)
+    for name, arr in grads.items():
+        _finite(f"gradient {name}", arr)
+    return {name: grads[name] for name in weights.trainable()}, s_all

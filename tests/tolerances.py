@@ -1,0 +1,34 @@
+"""Test tolerances, in one place (house style: neurodsp)."""
+
+#: vectorised S-PSP against the literal step-by-step replay (float64 rounding only)
+SPSP_LOOP_RTOL = 1e-12
+#: spec 2.3 identity on simulator output (relative to the summed v at spikes)
+IDENTITY_RTOL = 1e-9
+#: engine 'exact' gradients against central differences (h = 1e-5, float64) of the
+#: linearised model: max |fd - g| / max |g| per array (spec 4.1: rounding error)
+FD_RTOL = 1e-5
+FD_STEP = 1e-5
+#: 'reference' gradients against the literal loop implementation of its formulas
+REFERENCE_LOOP_RTOL = 1e-10
+#: float32 engine against float64 (relative to the largest gradient of an array)
+FLOAT32_RTOL = 1e-3
+#: solvers 'dense', 'reduced', 'sparse' agree to rounding
+SOLVER_RTOL = 1e-10
+
+# Effect-ratio tables against the authors' reference files (rows n_pre = 1..N, their fit
+# range n_post = 1..N, N = 100 for T = 400 and 50 for T = 700, identified by refitting).
+# Q metric: max over rows and n_post in [5, N // 2] of |Q - Q_ref| / (row max of |Q_ref| over
+# n_post 1..N). Measured (any seed; our pre marginal is exact, seeds differ by < 0.5 %):
+#   tau_m 128, T 700: 0.034;  tau_m 64, T 400: 0.092.
+# The authors' own Monte-Carlo noise is ~0.6 % (spread of Q/n_pre over rows, which is
+# constant in expectation). The rest is systematic: our mean S-PSP keeps rising to larger
+# n_post (Brian2's discretisation vs their CUDA loop: decay-then-add, one-step synaptic
+# delay, which matters most when post spikes are dense). The Q bounds are the measured
+# systematic difference + 3x the combined MC noise (~0.8 %): they guard against
+# regressions, they do not claim agreement within MC error. At low post rates the values
+# agree closely: |E - E_ref| over n_post 1..10 is <= 2.5 % of the row max (measured);
+# bound 5 % = that + 3x MC noise.
+TABLE_Q_TOL = {"taum128_T700": 0.06, "taum64_T400": 0.12}
+TABLE_VALUE_TOL = 0.05
+#: our tables against themselves with another seed (Monte-Carlo error only)
+TABLE_SEED_Q_TOL = 0.02
