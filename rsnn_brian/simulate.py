@@ -66,6 +66,12 @@ def simulate(weights: NetworkWeights, params: list[LayerParams] | LayerParams, i
     inputs : list of SpikeTrains (B samples) or 0/1 array (B, T, n_in)
     dtype : float64 for exact comparisons; float32 is faster but shifts spikes.
     """
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):   # small per-step products: threads only contend
+        return _simulate(weights, params, inputs, dtype)
+
+
+def _simulate(weights, params, inputs, dtype) -> Recording:
     arch = weights.arch
     weights.validate()
     params = with_params(params, len(arch.layers) - 1)

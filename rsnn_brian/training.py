@@ -246,7 +246,7 @@ class Trainer:
     """Joins data -> runner -> engine -> optimiser -> weights back to the runner."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, progress: bool = True):
-        from .engine import EngineSettings
+        from .engine import EngineSettings, resolve_tables
         from .optim import Adam, AdamSettings
         self.cfg = cfg
         self.run_dir = Path(run_dir)
@@ -257,7 +257,8 @@ class Trainer:
         masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(self.weights.layers, start=1)
                  if lw.rec is not None and lw.rec_trainable}
         self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=masks)
-        self.engine = EngineSettings(option=cfg.gradient)
+        self.engine = EngineSettings(option=cfg.gradient, dtype="float32")   # float64 only matters in tests
+        self.tables = resolve_tables(None, self.params, cfg.n_steps)[1:]    # effect-ratio tables, cached on disk
         self.train_set = load_dataset(cfg, "train")
         self.test_set = load_dataset(cfg, "test")
         if self.train_set.n_inputs != self.arch.n_inputs:
@@ -278,11 +279,11 @@ class Trainer:
     def _fresh_partial(self) -> dict:
         n = len(self.train_set)
         return {"pred": np.full(n, -1, np.int64), "loss": np.zeros(n), "rates": np.zeros(len(self.arch.layers)),
-                "seconds": 0.0}
+                "seconds": 0.0, "silent": 0}
 
     def _state(self) -> dict:
         st = {"epoch": self.epoch, "batch_pos": self.batch_pos, "rows": self.rows,
-              "config": self.cfg.to_dict(), "seconds": self.partial["seconds"],
+              "config": self.cfg.to_dict(), "seconds": self.partial["seconds"], "silent": self.partial["silent"],
               "boost": self.boost, "pred": self.partial["pred"], "loss": self.partial["loss"],
               "rates": self.partial["rates"]}
         return st
@@ -300,7 +301,7 @@ class Trainer:
         self.epoch, self.batch_pos, self.rows = int(st["epoch"]), int(st["batch_pos"]), list(st["rows"])
         self.boost = np.array(st["boost"], dtype=np.float64)
         self.partial = {"pred": np.array(st["pred"]), "loss": np.array(st["loss"]),
-                        "rates": np.array(st["rates"]), "seconds": float(st["seconds"])}
+                        "rates": np.array(st["rates"]), "seconds": float(st["seconds"]), "silent": int(st["silent"])}
 
     def checkpoint(self, epoch_end: bool) -> None:
         ck = self.run_dir / "checkpoints"
@@ -308,8 +309,7 @@ class Trainer:
         save_checkpoint(ck / "latest.npz", self.weights, self.optimizer, self._state())
         if epoch_end:
             save_checkpoint(ck / f"epoch-{self.epoch - 1:03d}.npz", self.weights, self.optimizer, self._state())
-            np.savez(ck / "weights-final.npz.tmp", **self.weights.to_arrays())
-            os.replace(ck / "weights-final.npz.tmp", ck / "weights.npz")
+            _atomic_savez(ck / "weights.npz", self.weights.to_arrays())   # plain weights, for users
 
     # -- loop ----------------------------------------------------------------
     def lr_at(self, epoch: int) -> float:
@@ -320,13 +320,20 @@ class Trainer:
         return np.random.default_rng([self.cfg.seed, epoch, 101]).permutation(len(self.train_set))
 
     def step(self, indices: np.ndarray, epoch: int) -> None:
-        from .engine import backward
+        from .engine import SilentLayerWarning, backward
         from .optim import regularizer_gradients
         inputs = self.train_set.inputs(indices, epoch)
         labels = self.train_set.labels[indices]
         rec = self.sim.run(self.weights, inputs)
-        result = backward(rec, self.weights, self.params, labels, settings=self.engine,
-                          sample_weight=self.boost[indices])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SilentLayerWarning)
+            result = backward(rec, self.weights, self.params, labels, settings=self.engine,
+                              sample_weight=self.boost[indices], tables=self.tables)
+        for w in caught:               # silent layers are counted and reported once per epoch
+            if issubclass(w.category, SilentLayerWarning):
+                self.partial["silent"] += 1
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         grads = result.grads
         if self.cfg.regulariser:
             for name, g in regularizer_gradients(self.weights).items():
@@ -385,6 +392,7 @@ class Trainer:
                 T_s = cfg.n_steps * 1e-3
                 for k, lay in enumerate(self.arch.layers):
                     row[f"rate_layer{k}_hz"] = float(self.partial["rates"][k] / (len(order) * lay.size * T_s))
+                row["silent_layer_batches"] = self.partial["silent"]
                 row["best_test_accuracy"] = max([r["test_accuracy"] for r in self.rows] + [test["accuracy"]])
                 self.rows.append(row)
                 if cfg.boosting:
@@ -408,9 +416,11 @@ class Trainer:
 
 
 def _bar(total: int, desc: str, enabled: bool, initial: int = 0):
+    """A progress bar; in a log file (no terminal) a line every 30 s instead of a live bar."""
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit="sample", initial=initial, leave=False,
-                disable=(not enabled) or None, dynamic_ncols=True)
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="sample", initial=initial, leave=tty, disable=not enabled,
+                dynamic_ncols=tty, mininterval=0.5 if tty else 30.0, ascii=not tty)
 
 
 def train(cfg: TrainConfig | None, run_dir: str | Path, resume: bool = False, progress: bool = True) -> pd.DataFrame:

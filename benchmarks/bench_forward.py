@@ -1,0 +1,185 @@
+"""Forward pass speed: Brian2 devices against the dense NumPy simulator (the floor).
+
+Question: how many ms per sample does one forward pass of 784-400-R400-10
+(T = 400 steps of 1 ms, Fashion-MNIST Bernoulli inputs with p = pixel /
+(5.5 * 255) per step, spec section 6) cost in each Brian2 device, and how far
+is that from the dense float64 NumPy pass (rsnn_brian.simulate) of the same
+network? Target: best Brian2 path within 2x of the floor, peak memory < 2 GB
+at batch 64.
+
+Layout per device: one network, K = batch size samples back to back per run
+(so no padding). Build/compile time is reported apart and not in ms/sample.
+
+    python benchmarks/bench_forward.py            # full: batches 1, 16, 64
+    python benchmarks/bench_forward.py --quick    # small network, short samples
+
+Data: the canonical IDX gz files in $RSNN_BRIAN_DATA/fashion-mnist or
+../shared/data/fashion-mnist (random images if neither is found, said so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+# One BLAS thread unless told otherwise: with 2 OpenBLAS threads on a 2-core machine that
+# something else also uses, a (16, 784) @ (784, 400) product ran 50x slower (measured).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+# ---- parameter block ---------------------------------------------------------
+ARCH = "784-400-R400-10"
+T_STEPS = 400                      # 400 ms at dt = 1 ms (spec section 6)
+THRESHOLDS = (20.0, 20.0, 15.0)    # Fashion-MNIST thresholds per layer (spec table 6)
+RATE_DIVISOR = 5.5 * 255           # p(spike per step) = pixel / (5.5 * 255)
+BATCHES = (1, 16, 64)
+DEVICES = ("runtime", "cpp_standalone")
+SEED = 0
+QUICK = dict(arch="784-100-R100-10", t_steps=100, batches=(1, 16), repeats=2)
+# ------------------------------------------------------------------------------
+
+
+def read_idx_images(path: Path) -> np.ndarray:
+    """Minimal IDX3 reader: uint8 array (n, rows, cols)."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, n, rows, cols = np.frombuffer(data[:16], dtype=">i4")
+    if magic != 2051:
+        raise ValueError(f"{path}: not an IDX3 image file (magic {magic})")
+    return np.frombuffer(data[16:], dtype=np.uint8).reshape(n, rows, cols)
+
+
+def load_images(n: int, rng) -> tuple[np.ndarray, str]:
+    roots = [os.environ.get("RSNN_BRIAN_DATA"), Path(__file__).resolve().parents[2] / "shared" / "data",
+             "/work/shared/data"]
+    for root in roots:
+        if not root:
+            continue
+        path = Path(root) / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+        if path.exists():
+            imgs = read_idx_images(path)
+            return imgs[rng.choice(len(imgs), n, replace=False)].reshape(n, -1), str(path)
+    return rng.integers(0, 256, (n, 784), dtype=np.uint8), "random pixels (no Fashion-MNIST found)"
+
+
+def bernoulli_inputs(pixels: np.ndarray, t_steps: int, rng):
+    from rsnn_brian.spikes import SpikeTrains
+    p = pixels.astype(np.float64) / RATE_DIVISOR
+    out = []
+    for row in p:
+        raster = rng.random((t_steps, row.size)) < row
+        raster[0] = False                      # spikes on steps 1..T-1 (spec section 6)
+        out.append(SpikeTrains.from_dense(raster))
+    return out
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    times, res = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        res = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), res
+
+
+def maxrss_mb(who) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small network and short samples")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats per case (median)")
+    ap.add_argument("--devices", default=",".join(DEVICES), help="comma-separated Brian2 devices")
+    ap.add_argument("--batches", default=None, help="comma-separated batch sizes")
+    ap.add_argument("--openmp", type=int, default=0, help="cpp_standalone OpenMP threads")
+    args = ap.parse_args(argv)
+
+    from brian2 import ms
+    from rsnn_brian.brian import NeuronConfig, Runner
+    from rsnn_brian.network import init_weights, parse_architecture
+    from rsnn_brian.simulate import simulate
+
+    arch_text, t_steps, batches, repeats = ARCH, T_STEPS, BATCHES, args.repeats
+    if args.quick:
+        arch_text, t_steps, batches = QUICK["arch"], QUICK["t_steps"], QUICK["batches"]
+        repeats = min(repeats, QUICK["repeats"])
+    if args.batches:
+        batches = tuple(int(b) for b in args.batches.split(","))
+    devices = [d for d in args.devices.split(",") if d]
+
+    rng = np.random.default_rng(SEED)
+    arch = parse_architecture(arch_text)
+    weights = init_weights(arch, rng)
+    configs = [NeuronConfig(tau_m=64 * ms, tau_s=8 * ms, v_th=v) for v in THRESHOLDS[: len(arch.layers) - 1]]
+    pixels, source = load_images(max(batches), rng)
+    inputs = bernoulli_inputs(pixels, t_steps, rng)
+    params = [c.to_params(1 * ms) for c in configs]
+    print(f"# {arch_text}, T = {t_steps}, inputs: {source}; repeats {repeats} (median); "
+          f"{os.cpu_count()} CPUs; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; seed {SEED}")
+
+    rows = []
+    floor = {}
+    for b in batches:
+        sec, ref = timed(lambda: simulate(weights, params, inputs[:b]), repeats)
+        floor[b] = sec / b * 1e3
+        rows.append(("numpy f64 (floor)", b, floor[b], 1.0, 0.0))
+        counts = [int(sum(tr.n_spikes for tr in lay)) for lay in ref.layers]
+        print(f"  numpy B={b}: {floor[b]:.2f} ms/sample; spikes per layer {counts}", flush=True)
+    rss_numpy = maxrss_mb(resource.RUSAGE_SELF)
+
+    mem = {}
+    for dev in devices:
+        runtime_runner = None
+        for b in batches:
+            batch = inputs[:b]
+            if dev == "runtime":
+                if runtime_runner is None:     # one network; runs of any length, no padding
+                    runtime_runner = Runner(arch, configs, device=dev, n_steps=t_steps,
+                                            samples_per_run=max(batches))
+                runner = runtime_runner
+            else:
+                runner = Runner(arch, configs, device=dev, n_steps=t_steps, samples_per_run=b,
+                                openmp_threads=args.openmp)
+            t0 = time.perf_counter()
+            first = runner.run(weights, batch)               # builds (and compiles) once
+            build = time.perf_counter() - t0
+            sec, rec = timed(lambda: runner.run(weights, batch), repeats)
+            same = all(x == y for x, y in zip(rec.layers[-1], first.layers[-1]))
+            ms_per = sec / b * 1e3
+            rows.append((dev, b, ms_per, ms_per / floor[b], build))
+            print(f"  {dev} B={b}: {ms_per:.2f} ms/sample (first call incl. build {build:.1f} s, "
+                  f"reproducible: {same})", flush=True)
+            if b == max(batches):
+                mem[dev] = (maxrss_mb(resource.RUSAGE_SELF), maxrss_mb(resource.RUSAGE_CHILDREN))
+            if dev != "runtime":
+                runner.close()
+        if runtime_runner is not None:
+            runtime_runner.close()
+
+    print()
+    print(f"| path | batch | ms/sample | x floor | first call incl. build (s) |")
+    print(f"|---|---|---|---|---|")
+    for name, b, ms_per, ratio, build in rows:
+        print(f"| {name} | {b} | {ms_per:.2f} | {ratio:.2f} | {build:.1f} |")
+    bmax = max(batches)
+    print()
+    print(f"peak RSS at batch {bmax} (ru_maxrss, cumulative over the process so far): "
+          f"numpy {rss_numpy:.0f} MB" + "".join(
+              f"; after {d}: python {s:.0f} MB, standalone child {c:.0f} MB" for d, (s, c) in mem.items()))
+    best = min((r for r in rows if r[0] != "numpy f64 (floor)" and r[1] == bmax), key=lambda r: r[2], default=None)
+    if best:
+        print(f"best Brian2 path at batch {bmax}: {best[0]}, {best[3]:.2f}x the NumPy floor "
+              f"(target <= 2x: {'met' if best[3] <= 2 else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The neuron model as Brian2 equations, and the one place units become steps.
+
+The model of the spec (ALGORITHM.md, section 1): a leaky integrate-and-fire
+neuron with a first-order synaptic current, all state dimensionless::
+
+    tau_s dI/dt = -I                  (I += w at each presynaptic spike)
+    dv/dt       = -v/tau_m + I/tau_s  (v held while refractory)
+    spike when v > v_th; then v = 0 (I is not reset)
+
+The equation strings below carry no numbers: ``tau_m``, ``tau_s`` and
+``v_th`` come from a per-layer ``namespace`` dict built by
+:func:`layer_namespace`, and the refractory period is the layer's Quantity.
+Edit :data:`EQUATIONS` to change the model; the NumPy engine assumes this
+exact linear system, integrated exactly (``method='exact'``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from brian2 import Quantity, ms, second
+from brian2.units.fundamentalunits import get_dimensions
+
+from ..network import LayerParams
+
+__all__ = ["EQUATIONS", "THRESHOLD", "RESET", "METHOD", "SYNAPSE_MODEL", "ON_PRE",
+           "NeuronConfig", "layer_namespace", "neuron_kwargs", "configs_for", "DEFAULTS"]
+
+#: Membrane and synaptic current; v is held while refractory.
+EQUATIONS = """
+dv/dt = -v/tau_m + I/tau_s : 1 (unless refractory)
+dI/dt = -I/tau_s : 1
+"""
+#: Spike condition and reset (I is not reset, spec section 1).
+THRESHOLD = "v > v_th"
+RESET = "v = 0"
+#: Brian2 picks 'exact' for this linear system anyway; stated explicitly.
+METHOD = "exact"
+#: Synapses: a dimensionless weight added to the target's current, no delay.
+SYNAPSE_MODEL = "w : 1"
+ON_PRE = "I_post += w"
+
+
+def _check_time(name: str, value) -> Quantity:
+    if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(second):
+        got = f"{value!r}" if not isinstance(value, Quantity) else f"{value} (dimensions {get_dimensions(value)})"
+        raise ValueError(f"NeuronConfig.{name} must be a time Quantity such as 64*ms, got {got}")
+    if value.size != 1:
+        raise ValueError(f"NeuronConfig.{name} must be a scalar, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class NeuronConfig:
+    """Neuron parameters of one layer, with units.
+
+    Defaults: the paper's image settings (spec section 1 and table 6):
+    tau_m = 64 ms (128 ms for speech), tau_s = 8 ms, v_th = 20 (5 to 20 per
+    layer, table in section 6), refractory 2 ms.
+
+    Parameters
+    ----------
+    tau_m, tau_s : time Quantity, > 0, different from each other
+    v_th : float, > 0, dimensionless threshold
+    refractory : time Quantity, >= 0
+    """
+
+    tau_m: Quantity = field(default_factory=lambda: 64 * ms)
+    tau_s: Quantity = field(default_factory=lambda: 8 * ms)
+    v_th: float = 20.0
+    refractory: Quantity = field(default_factory=lambda: 2 * ms)
+
+    def __post_init__(self):
+        for name in ("tau_m", "tau_s", "refractory"):
+            _check_time(name, getattr(self, name))
+        for name in ("tau_m", "tau_s"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"NeuronConfig.{name} must be positive, got {getattr(self, name)}")
+        if float(self.refractory) < 0:
+            raise ValueError(f"NeuronConfig.refractory must be >= 0, got {self.refractory}")
+        if abs(float(self.tau_m) - float(self.tau_s)) <= 1e-9 * float(self.tau_m):
+            raise ValueError("NeuronConfig: tau_m and tau_s must differ (the PSP kernel is singular), "
+                             f"both are {self.tau_m}")
+        v_th = self.v_th
+        if isinstance(v_th, Quantity):
+            if not v_th.is_dimensionless:
+                raise ValueError(f"NeuronConfig.v_th is dimensionless (the model's v has unit 1), got {v_th}")
+            v_th = float(v_th)
+        try:
+            v_th = float(v_th)
+        except (TypeError, ValueError):
+            raise ValueError(f"NeuronConfig.v_th must be a positive number, got {self.v_th!r}") from None
+        if not v_th > 0 or v_th == float("inf"):
+            raise ValueError(f"NeuronConfig.v_th must be a positive finite number, got {self.v_th!r}")
+        object.__setattr__(self, "v_th", v_th)
+
+    def refractory_steps(self, dt: Quantity) -> int:
+        """The refractory period in whole steps of dt (error if not a multiple)."""
+        dt = _check_dt(dt)
+        r = float(self.refractory / dt)
+        if abs(r - round(r)) > 1e-9:
+            raise ValueError(f"NeuronConfig.refractory ({self.refractory}) must be a whole number of "
+                             f"time steps (dt = {dt})")
+        return int(round(r))
+
+    def to_params(self, dt: Quantity) -> LayerParams:
+        """The dimensionless :class:`~rsnn_brian.network.LayerParams` in steps of dt."""
+        dt = _check_dt(dt)
+        return LayerParams(v_th=self.v_th, tau_m=float(self.tau_m / dt), tau_s=float(self.tau_s / dt),
+                           refractory=self.refractory_steps(dt))
+
+    @classmethod
+    def from_params(cls, p: LayerParams, dt: Quantity) -> "NeuronConfig":
+        """Inverse of :meth:`to_params`."""
+        dt = _check_dt(dt)
+        return cls(tau_m=p.tau_m * dt, tau_s=p.tau_s * dt, v_th=p.v_th, refractory=p.refractory * dt)
+
+
+#: The defaults, one instance.
+DEFAULTS = NeuronConfig()
+
+
+def _check_dt(dt) -> Quantity:
+    if not isinstance(dt, Quantity) or get_dimensions(dt) != get_dimensions(second):
+        raise ValueError(f"dt must be a time Quantity such as 1*ms, got {dt!r}")
+    if not float(dt) > 0:
+        raise ValueError(f"dt must be positive, got {dt}")
+    return dt
+
+
+def configs_for(neuron_configs, n_layers: int) -> list[NeuronConfig]:
+    """One NeuronConfig per trained layer: a single config is repeated,
+    a sequence must have one entry per layer (per-layer overrides), None
+    gives the defaults."""
+    if neuron_configs is None:
+        return [DEFAULTS] * n_layers
+    if isinstance(neuron_configs, NeuronConfig):
+        return [neuron_configs] * n_layers
+    cfgs = list(neuron_configs)
+    if len(cfgs) != n_layers:
+        raise ValueError(f"need one NeuronConfig per layer with incoming weights ({n_layers}), got {len(cfgs)}")
+    for k, c in enumerate(cfgs, start=1):
+        if not isinstance(c, NeuronConfig):
+            raise TypeError(f"neuron config of layer {k} is a {type(c).__name__}, expected NeuronConfig")
+    return cfgs
+
+
+def layer_namespace(cfg: NeuronConfig) -> dict:
+    """The explicit namespace of one layer's NeuronGroup."""
+    return {"tau_m": cfg.tau_m, "tau_s": cfg.tau_s, "v_th": cfg.v_th}
+
+
+def neuron_kwargs(cfg: NeuronConfig) -> dict:
+    """Keyword arguments of ``NeuronGroup`` for one layer (all but N and name)."""
+    return dict(model=EQUATIONS, threshold=THRESHOLD, reset=RESET, refractory=cfg.refractory,
+                method=METHOD, namespace=layer_namespace(cfg))
