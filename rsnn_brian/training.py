@@ -137,8 +137,10 @@ def make_simulator(cfg: TrainConfig, arch, params, build_dir=None):
     if cfg.device == "numpy":
         return _NumpySimulator(params)
     from .brian.runner import Runner
+    # one Brian2 run simulates one mini-batch back to back (evaluation uses the same chunks)
+    k = cfg.batch_size if cfg.batch_size > 1 else cfg.samples_per_run
     runner = Runner(arch, cfg.neuron_configs(), device=cfg.device, n_steps=cfg.n_steps,
-                    samples_per_run=cfg.samples_per_run, build_dir=build_dir)
+                    samples_per_run=k, build_dir=build_dir)
     runner.__enter__()
     return runner
 
@@ -347,7 +349,7 @@ class Trainer:
     def evaluate(self, dataset: Dataset, epoch: int = 0, desc: str = "test") -> dict:
         """Accuracy (%) and predictions on a data set with the current weights."""
         from .engine.loss import predict
-        K = max(self.cfg.samples_per_run, self.cfg.batch_size)
+        K = self.cfg.batch_size if self.cfg.batch_size > 1 else self.cfg.samples_per_run
         preds = np.empty(len(dataset), np.int64)
         bar = _bar(len(dataset), desc, self.progress)
         for start in range(0, len(dataset), K):
@@ -375,7 +377,7 @@ class Trainer:
                     self.batch_pos += 1
                     bar.update(idx.size)
                     done = self.partial["pred"] >= 0
-                    bar.set_postfix(acc=f"{100 * np.mean(self.partial['pred'][done] == self.train_set.labels[done]):.1f}%")
+                    bar.set_postfix(acc=f"{100 * np.mean(self.partial['pred'][done] == self.train_set.labels[done]):.1f}%", refresh=False)
                     if cfg.checkpoint_every and self.batch_pos % cfg.checkpoint_every == 0 and self.batch_pos < n_batches:
                         self.partial["seconds"] += time.perf_counter() - t0
                         t0 = time.perf_counter()

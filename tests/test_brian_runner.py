@@ -297,3 +297,22 @@ def test_cuda_codegen_compiles(tmp_path):
         assert (tmp_path / "cuda" / "main").exists()
     finally:
         r.close()
+
+
+# ---------------------------------------------------------------------------
+# the S-PSP identity (spec 2.3) on Brian2's own output
+
+def test_identity_holds_on_brian2_output(runtime_case):
+    """sum_j w_ij e_ij equals the sum of Brian2's v at i's spikes, every neuron of every layer."""
+    from rsnn_brian.engine import check_identity
+    _, _, w, runner = runtime_case
+    rec = runner.run(w, make_inputs(w.arch.n_inputs, K, seed=5))
+    for k in range(1, len(rec.layers)):
+        assert sum(tr.n_spikes for tr in rec.layers[k]) > 0, f"layer {k} is silent"
+    errors = check_identity(rec, w, runner.params)
+    assert len(errors) == len(w.layers)
+    assert max(errors) < 1e-9, errors
+    # the check can fail: a perturbed weight breaks it
+    bad = w.copy()
+    bad.layers[0].ff[0, :] += 0.5
+    assert max(check_identity(rec, bad, runner.params)) > 1e-6

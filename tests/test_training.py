@@ -1,0 +1,134 @@
+"""The trainer end to end: it learns, checkpoints, resumes exactly, and refuses bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rsnn_brian.cli import main as cli_main
+from rsnn_brian.config import TrainConfig
+from rsnn_brian.training import evaluate_run, load_checkpoint, train
+
+# A small network on the built-in real data (Fashion-MNIST subset); the NumPy
+# simulator keeps these tests quick, the Brian2 path is trained in the
+# standalone test below.
+SMALL = dict(dataset="builtin", architecture="784-40-R20-10", thresholds=(10.0, 10.0, 10.0),
+             batch_size=16, lr=0.004, device="numpy", seed=3)
+
+
+def read_weights(run_dir):
+    with np.load(Path(run_dir) / "checkpoints" / "weights.npz", allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def test_short_training_learns(tmp_path):
+    cfg = TrainConfig(**SMALL, epochs=2, train_limit=480, test_limit=200)
+    metrics = train(cfg, tmp_path / "run", progress=False)
+    assert list(metrics["epoch"]) == [0, 1]
+    # chance is 10 %; measured 43-50 % on this machine
+    assert metrics["test_accuracy"].iloc[-1] > 30.0
+    assert metrics["train_accuracy"].iloc[-1] > metrics["train_accuracy"].iloc[0]
+    run = tmp_path / "run"
+    for name in ("config.toml", "manifest.json", "metrics.csv", "learning_curve.png",
+                 "checkpoints/latest.npz", "checkpoints/epoch-000.npz", "checkpoints/epoch-001.npz"):
+        assert (run / name).is_file(), name
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and "brian2" in manifest["versions"]
+    on_disk = pd.read_csv(run / "metrics.csv")
+    assert {"loss", "train_accuracy", "test_accuracy", "rate_layer1_hz", "train_seconds"} <= set(on_disk.columns)
+    # evaluate reproduces the last test accuracy from the checkpoint
+    res = evaluate_run(run)
+    assert res["accuracy"] == pytest.approx(metrics["test_accuracy"].iloc[-1])
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_training_through_brian2_cpp_standalone(tmp_path):
+    """The product path: Brian2 simulates every batch; it learns, and exactly as the NumPy oracle does."""
+    cfg = TrainConfig(**SMALL, epochs=2, train_limit=480, test_limit=200)
+    brian = train(cfg.replace(device="cpp_standalone"), tmp_path / "brian", progress=False)
+    assert brian["test_accuracy"].iloc[-1] > 30.0          # chance 10 %
+    oracle = train(cfg, tmp_path / "numpy", progress=False)
+    np.testing.assert_allclose(brian["test_accuracy"], oracle["test_accuracy"])
+    a, b = read_weights(tmp_path / "brian"), read_weights(tmp_path / "numpy")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_resume_after_kill_ends_with_the_same_weights(tmp_path):
+    args = ["--dataset", "builtin", "--arch", "784-30-R15-10", "--thresholds", "10,10,10",
+            "--batch-size", "16", "--lr", "0.004", "--device", "numpy", "--seed", "5",
+            "--epochs", "3", "--train-limit", "160", "--test-limit", "32", "--checkpoint-every", "2"]
+    full = tmp_path / "full"
+    assert cli_main(["train", *args, "--out", str(full)]) == 0
+
+    killed = tmp_path / "killed"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "rsnn_brian.cli", "train", *args, "--out", str(killed)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = killed / "checkpoints" / "latest.npz"
+    deadline = time.time() + 300
+    while not latest.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _, _, state = load_checkpoint(latest)
+    assert (state["epoch"], state["batch_pos"]) < (3, 0), "the run finished before it could be killed"
+    assert cli_main(["train", "--resume", "--out", str(killed)]) == 0
+    a, b = read_weights(full), read_weights(killed)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    ma, mb = pd.read_csv(full / "metrics.csv"), pd.read_csv(killed / "metrics.csv")
+    np.testing.assert_allclose(ma["test_accuracy"], mb["test_accuracy"])
+
+
+def test_existing_run_directory_is_never_overwritten(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("precious")
+    with pytest.raises(ValueError, match="exists and is not empty"):
+        train(TrainConfig(**SMALL, epochs=1, train_limit=16, test_limit=16), run, progress=False)
+    assert (run / "metrics.csv").read_text() == "precious"
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    cfg = TrainConfig(**SMALL, epochs=2, train_limit=32, test_limit=16)
+    run = tmp_path / "run"
+    train(cfg.replace(epochs=1), run, progress=False)
+    (run / "config.toml").write_text(cfg.to_toml())            # ask for one more epoch
+    latest = run / "checkpoints" / "latest.npz"
+    good = (run / "checkpoints" / "epoch-000.npz").read_bytes()
+    latest.write_bytes(good[: len(good) // 2])                  # truncated
+    with pytest.raises(ValueError, match="corrupt"):
+        train(None, run, resume=True, progress=False)
+    latest.write_bytes(b"\x00" * 100)                           # garbage
+    with pytest.raises(ValueError, match="corrupt"):
+        train(None, run, resume=True, progress=False)
+    assert (run / "checkpoints" / "epoch-000.npz").read_bytes() == good   # the earlier one is intact
+    assert cli_main(["train", "--resume", "--out", str(run)]) == 2         # CLI: message, status 2
+
+
+def test_output_layer_must_match_the_classes(tmp_path):
+    with pytest.raises(ValueError, match="10 classes"):
+        train(TrainConfig(**{**SMALL, "architecture": "784-20-5", "thresholds": (10.0, 10.0)},
+                          epochs=1, train_limit=16, test_limit=16), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_input_size_must_match_the_data(tmp_path):
+    with pytest.raises(ValueError, match="input channels"):
+        train(TrainConfig(**{**SMALL, "architecture": "100-20-10", "thresholds": (10.0, 10.0)},
+                          epochs=1, train_limit=16, test_limit=16), tmp_path / "run", progress=False)
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
+    assert cli_main(["train", "--resume", "--out", str(tmp_path / "nothing")]) == 2
+    assert "no run to resume" in capsys.readouterr().err
