@@ -54,8 +54,9 @@ def main():
             spk2, syn2, mem2 = self.lif2.init_rsynaptic()
             syn3, mem3 = self.lif3.init_synaptic()
             count = 0
+            cur1 = self.fc1(x)                      # the input layer's currents for all steps in one product
             for t in range(x.shape[0]):
-                spk1, syn1, mem1 = self.lif1(self.fc1(x[t]), syn1, mem1)
+                spk1, syn1, mem1 = self.lif1(cur1[t], syn1, mem1)
                 spk2, syn2, mem2 = self.lif2(self.fc2(spk1), spk2, syn2, mem2)
                 spk3, syn3, mem3 = self.lif3(self.fc3(spk2), syn3, mem3)
                 count = count + spk3

@@ -1,0 +1,148 @@
+"""ms per training sample (forward, backward, update) and peak memory, 784-400-R400-10, T = 400.
+
+Prints, from one run, medians over repeats of:
+- the dense NumPy forward pass (rsnn_brian.simulate, float64): the floor;
+- one ST-RSBP training step with Brian2 simulating the batch (cpp_standalone
+  by default, samples back to back in one run), split into forward
+  (Brian2 run, including writing weights and reading spikes), backward
+  (engine, float32) and update (regulariser + Adam);
+- snnTorch training the same architecture with surrogate-gradient BPTT at
+  the same T and batch size, in its own process, when snnTorch is importable
+  here or through --snntorch-python (PyTorch may live in another venv).
+
+Inputs: real Fashion-MNIST images ($RSNN_BRIAN_DATA or ../shared/data),
+Bernoulli-encoded as in the paper; thresholds 20/20/15; weights U(-1, 1).
+
+    python benchmarks/bench_training.py --batch 64 --repeats 5 [--snntorch-python /path/to/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def load_inputs(batch: int, n_steps: int, seed: int):
+    from rsnn_brian.data.encoders import EncoderSettings, RateEncoder
+    from rsnn_brian.data.images import load_builtin, load_images
+    os.environ.setdefault("RSNN_BRIAN_DATA", str(HERE.parents[1] / "shared" / "data"))
+    try:
+        images, labels = load_images("fashion-mnist", "train", download=False, limit=batch * 4)
+        source = "fashion-mnist train"
+    except (FileNotFoundError, ValueError):
+        images, labels = load_builtin("train")
+        source = "built-in Fashion-MNIST subset"
+    images = images.reshape(len(images), -1)
+    enc = RateEncoder(images, EncoderSettings(n_steps=n_steps, seed=seed))
+    return enc, np.asarray(labels), source
+
+
+def run_snntorch(python: str | None, batch: int, n_steps: int, repeats: int):
+    if python is None:
+        try:
+            import snntorch  # noqa: F401
+            python = sys.executable
+        except ImportError:
+            return None, "snnTorch not importable here (use --snntorch-python)"
+    cmd = [python, str(HERE / "snntorch_bptt.py"), "--batch", str(batch), "--steps", str(n_steps),
+           "--repeats", str(repeats)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        return None, f"snnTorch run failed: {out.stderr.strip().splitlines()[-1:]}"
+    return json.loads(out.stdout.strip().splitlines()[-1]), None
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", default="784-400-R400-10")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "runtime"])
+    ap.add_argument("--gradient", default="reference", choices=["reference", "exact"])
+    ap.add_argument("--snntorch-python", default=os.environ.get("SNNTORCH_PYTHON"))
+    ap.add_argument("--skip-snntorch", action="store_true")
+    args = ap.parse_args(argv)
+
+    from brian2 import ms
+    from rsnn_brian.brian import NeuronConfig, Runner
+    from rsnn_brian.engine import EngineSettings, backward, resolve_tables
+    from rsnn_brian.network import init_weights, parse_architecture
+    from rsnn_brian.optim import Adam, AdamSettings, regularizer_gradients
+    from rsnn_brian.simulate import simulate
+
+    arch = parse_architecture(args.arch)
+    thresholds = [20.0] * (len(arch.layers) - 2) + [15.0]
+    neurons = [NeuronConfig(v_th=th) for th in thresholds]
+    params = [n.to_params(1 * ms) for n in neurons]
+    weights = init_weights(arch, np.random.default_rng(0))
+    enc, labels, source = load_inputs(args.batch, args.steps, seed=0)
+    tables = resolve_tables(None, params, args.steps)[1:]
+    settings = EngineSettings(option=args.gradient, dtype="float32")
+    masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(weights.layers, 1) if lw.rec_trainable}
+    adam = Adam(weights.trainable(), AdamSettings(lr=1e-3), masks=masks)
+    print(f"# {args.arch}, T = {args.steps}, batch {args.batch}, {source}, {args.repeats} repeats (medians), "
+          f"gradient '{args.gradient}', device {args.device}", flush=True)
+
+    floor, fwd, bwd, upd = [], [], [], []
+    with Runner(arch, neurons, device=args.device, n_steps=args.steps, samples_per_run=args.batch) as runner:
+        for r in range(args.repeats + 1):
+            idx = np.arange(r * args.batch, (r + 1) * args.batch) % len(enc)
+            inputs = enc.encode(idx)
+            t0 = time.perf_counter()
+            simulate(weights, params, inputs)
+            t1 = time.perf_counter()
+            rec = runner.run(weights, inputs)
+            t2 = time.perf_counter()
+            res = backward(rec, weights, params, labels[idx], settings=settings, tables=tables)
+            t3 = time.perf_counter()
+            grads = res.grads
+            for name, g in regularizer_gradients(weights).items():
+                grads[name] = grads[name] + g
+            adam.step(grads)
+            t4 = time.perf_counter()
+            if r:            # the first repeat builds the binary
+                for lst, dt in ((floor, t1 - t0), (fwd, t2 - t1), (bwd, t3 - t2), (upd, t4 - t3)):
+                    lst.append(1000 * dt / args.batch)
+    self_mb, child_mb = rss_mb(), rss_mb(resource.RUSAGE_CHILDREN)
+
+    med = {k: statistics.median(v) for k, v in
+           (("floor", floor), ("forward", fwd), ("backward", bwd), ("update", upd))}
+    step = med["forward"] + med["backward"] + med["update"]
+    print(f"{'what':44s} {'ms/sample':>10s} {'x floor':>8s}")
+    print(f"{'NumPy dense forward (floor, float64)':44s} {med['floor']:10.2f} {1.0:8.2f}")
+    print(f"{'Brian2 forward (' + args.device + ')':44s} {med['forward']:10.2f} {med['forward'] / med['floor']:8.2f}")
+    print(f"{'ST-RSBP backward (engine, float32)':44s} {med['backward']:10.2f} {med['backward'] / med['floor']:8.2f}")
+    print(f"{'update (regulariser + Adam)':44s} {med['update']:10.2f} {med['update'] / med['floor']:8.2f}")
+    print(f"{'training step total':44s} {step:10.2f} {step / med['floor']:8.2f}")
+    print(f"peak RSS: Python process {self_mb:.0f} MB, largest child {child_mb:.0f} MB "
+          "(children include the compiler of the one-time build)")
+    if not args.skip_snntorch:
+        snn, why = run_snntorch(args.snntorch_python, args.batch, args.steps, max(2, args.repeats // 2))
+        if snn is None:
+            print(f"snnTorch BPTT: not measured ({why})")
+        else:
+            print(f"{'snnTorch BPTT training step':44s} {snn['ms_per_sample']:10.2f} "
+                  f"{snn['ms_per_sample'] / med['floor']:8.2f}   peak RSS {snn['peak_rss_mb']:.0f} MB "
+                  f"(torch {snn['torch']}, {snn['threads']} threads)")
+            print(f"ST-RSBP step / snnTorch step: {step / snn['ms_per_sample']:.2f}; "
+                  f"peak memory ratio: {max(self_mb, child_mb) / snn['peak_rss_mb']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
