@@ -3,9 +3,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rsnn_brian.engine.effect_ratio import (EffectRatioTable, effect_ratio_table, load_reference_table,
-                                            make_table, mean_spsp_grid, pre_ratio, q_matrix,
-                                            sample_trains, self_factor, weighted_q_sum)
+from rsnn_brian.engine.effect_ratio import (EffectRatioTable, authors_spsp_trials, effect_ratio_table,
+                                            load_reference_table, make_table, mean_spsp_grid,
+                                            mean_spsp_grid_authors, pre_ratio, q_matrix,
+                                            sample_trains, sample_trains_authors, self_factor,
+                                            weighted_q_sum)
 from rsnn_brian.engine.spsp import spsp
 from rsnn_brian.network import LayerParams
 from rsnn_brian.spikes import SpikeTrains
@@ -160,3 +162,109 @@ def test_exact_pre_marginal_matches_sampling(n, T, refractory):
     assert np.abs(p - h).max() < 5 * np.sqrt(p.max() / K)
     if refractory <= 1:
         np.testing.assert_allclose(p, n / T)
+
+
+# ---------------------------------------------------------------------------
+# the authors' discretisation reproduces their tables within Monte-Carlo error
+
+def test_authors_sampler_matches_their_procedure():
+    rng = np.random.default_rng(0)
+    s = sample_trains_authors(30, 100, 4000, rng)
+    assert s.shape == (4000, 30) and s.min() == 0 and s.max() == 100
+    assert np.all(np.diff(s, axis=1) >= 3)                     # |t - t'| <= 2 rejected
+    s1 = sample_trains_authors(1, 10, 40000, rng).ravel()      # round(U * 10): end points half weight
+    f = np.bincount(s1, minlength=11) / s1.size
+    np.testing.assert_allclose(f, np.r_[0.05, np.full(9, 0.1), 0.05], atol=0.006)
+    assert sample_trains_authors(100, 400, 50, rng).shape == (50, 100)   # dense: exact fallback
+
+
+def test_authors_loop_details():
+    tau_m, tau_s = 64.0, 8.0
+    # one input at 0, one output at 3: q(3) by Euler with the one-step delay
+    p = q = 0.0
+    for t in range(1, 4):
+        p = p - p / tau_s + (1.0 if t == 1 else 0.0)
+        q = q - q / tau_m + p / tau_s
+    S = authors_spsp_trials(np.array([[0]]), np.array([[3]]), 10, tau_m, tau_s)
+    assert S[0] == pytest.approx(q, rel=1e-14)
+    # an output at t = 0 is never reached: nothing is accumulated in that trial
+    assert authors_spsp_trials(np.array([[0]]), np.array([[0, 5]]), 10, tau_m, tau_s)[0] == 0.0
+    # q is held at 0 for T_REF = 2 steps after an output
+    S2 = authors_spsp_trials(np.array([[0]]), np.array([[3, 6]]), 10, tau_m, tau_s)
+    p = q = 0.0
+    for t in range(1, 7):
+        p = p - p / tau_s + (1.0 if t == 1 else 0.0)
+        q = 0.0 if t in (3, 4, 5) else q - q / tau_m + p / tau_s
+    assert S2[0] == pytest.approx(S[0] + q, rel=1e-14)
+
+
+def test_authors_grid_matches_their_loop():
+    """The linear (histogram) formulation equals averaging their loop over sampled pairs."""
+    p = LayerParams(tau_m=64.0)
+    T, K = 60, 20000
+    grid = mean_spsp_grid_authors(p, T, np.array([3]), np.array([4]), 40000, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    S = authors_spsp_trials(sample_trains_authors(3, T, K, rng), sample_trains_authors(4, T, K, rng),
+                            T, p.tau_m, p.tau_s)
+    assert abs(grid[0, 0] - S.mean()) < 4 * np.sqrt(2) * S.std() / np.sqrt(K)
+    with pytest.raises(ValueError):
+        make_table(p, 100, n_pre_max=10, discretisation="matlab")
+
+
+def test_cache_key_includes_discretisation(tmp_path):
+    p = LayerParams(tau_m=32.0)
+    a = effect_ratio_table(p, 120, n_pre_max=10, n_samples=200, cache_dir=tmp_path)
+    b = effect_ratio_table(p, 120, n_pre_max=10, n_samples=200, cache_dir=tmp_path, discretisation="authors")
+    assert len(list(tmp_path.iterdir())) == 2 and not np.array_equal(a.coeffs, b.coeffs)
+    c = effect_ratio_table(p, 120, n_pre_max=10, n_samples=200, cache_dir=tmp_path, discretisation="authors")
+    np.testing.assert_array_equal(b.coeffs, c.coeffs)
+
+
+AUTHORS_ROWS = (1, 5, 20, 50)
+AUTHORS_TRIALS = 1000          # their trials per (n_pre, n_post) cell
+AUTHORS_Z = 4.5                # ~20 effectively independent fitted quantities per table
+
+
+def _fit_z(table, ref, var, N, n_ours):
+    """max |z| of (ours - theirs) for the fitted values and for Q over n_post = 1..N in the
+    rows AUTHORS_ROWS. The fit is linear in the cell means, so its standard error is
+    propagated exactly from the per-cell variances ``var`` (rows, N): theirs with 1000
+    trials a cell, ours with ``n_ours`` (conservative for the histogram estimator, whose
+    variance is at most the plain mean's to leading order)."""
+    x = np.arange(1, N + 1, dtype=np.float64)
+    pinv = np.linalg.pinv(np.vander(x, 5))
+    Mv = np.vander(x, 5) @ pinv
+    Mq = (np.vander(x, 4) * [4.0, 3.0, 2.0, 1.0]) @ pinv[:4]
+    k = 1.0 / n_ours + 1.0 / AUTHORS_TRIALS
+    zv, zq = [], []
+    for r, n in enumerate(AUTHORS_ROWS):
+        zv.append((table.value(n, x) - ref.value(n, x)) / np.sqrt(Mv ** 2 @ var[r] * k))
+        zq.append((table.derivative(n, x) - ref.derivative(n, x)) / np.sqrt(Mq ** 2 @ var[r] * k))
+    return np.abs(zv).max(), np.abs(zq).max()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,tau_m,T,N", [("taum64_T400", 64.0, 400, 100),
+                                            ("taum128_T700", 128.0, 700, 50)])
+def test_authors_discretisation_reproduces_reference_tables(name, tau_m, T, N):
+    ref = load_reference_table(REF / f"effect_ratio_poly_{name}.txt")
+    rng = np.random.default_rng(7)
+    # per-cell variance of their S-PSP, from their loop (200 trials a cell)
+    K_var = 200
+    var = np.stack([authors_spsp_trials(sample_trains_authors(n, T, K_var * N, rng),
+                                        [sample_trains_authors(m, T, K_var, rng) for m in range(1, N + 1)],
+                                        T, tau_m, 8.0).reshape(N, K_var).var(axis=1, ddof=1)
+                    for n in AUTHORS_ROWS])
+    K = 2000
+    kw = dict(n_pre_max=max(AUTHORS_ROWS), n_post_fit=(1, N), n_samples=K)
+    ours = make_table(LayerParams(tau_m=tau_m), T, discretisation="authors", **kw)
+    zv, zq = _fit_z(ours, ref, var, N, K)
+    # the same comparison fails for Brian2's discretisation and for another tau_m
+    zv_b, zq_b = _fit_z(make_table(LayerParams(tau_m=tau_m), T, **kw), ref, var, N, K)
+    zv_t, zq_t = _fit_z(make_table(LayerParams(tau_m=tau_m / 2), T, discretisation="authors", **kw),
+                        ref, var, N, K)
+    print(f"{name}: max|z| authors value {zv:.2f} Q {zq:.2f}; brian2 value {zv_b:.1f} Q {zq_b:.1f}; "
+          f"tau_m/2 value {zv_t:.1f} Q {zq_t:.1f}")
+    assert zv < AUTHORS_Z and zq < AUTHORS_Z
+    assert zq_b > AUTHORS_Z and zv_b > AUTHORS_Z
+    assert zq_t > AUTHORS_Z and zv_t > AUTHORS_Z
