@@ -235,12 +235,6 @@ def manifest(cfg: TrainConfig) -> dict:
             "command": sys.argv, "platform": platform.platform(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def plot_learning_curve(metrics: pd.DataFrame, path: Path) -> None:
-    """Train and test accuracy per epoch (seaborn), PNG."""
-    from .plotting import plot_learning_curve as _plot
-    _plot(metrics, path)
-
-
 # ---------------------------------------------------------------------------
 # the trainer
 
@@ -406,6 +400,7 @@ class Trainer:
                 metrics = pd.DataFrame(self.rows)
                 _atomic_write_text(self.run_dir / "metrics.csv", metrics.to_csv(index=False))
                 try:
+                    from .plotting import plot_learning_curve
                     plot_learning_curve(metrics, self.run_dir / "learning_curve.png")
                 except Exception as exc:  # a plot must never kill a run
                     warnings.warn(f"could not draw the learning curve: {exc}")

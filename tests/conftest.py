@@ -1,4 +1,4 @@
-"""Shared test settings: tolerances, and skipping of marked tests on request.
+"""Skipping of marked tests on request (tolerances live in tests/tolerances.py).
 
 Set RSNN_BRIAN_FAST=1 to skip the tests marked ``slow`` (the markers are
 declared in pyproject.toml; ``-m "not slow"`` does the same).
@@ -7,9 +7,6 @@ declared in pyproject.toml; ``-m "not slow"`` does the same).
 import os
 
 import pytest
-
-#: v at spike, Brian2 against the NumPy simulator.
-V_ATOL = 1e-9
 
 
 def pytest_collection_modifyitems(config, items):

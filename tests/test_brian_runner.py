@@ -20,8 +20,8 @@ from rsnn_brian.brian import NeuronConfig, Runner  # noqa: E402
 from rsnn_brian.network import init_weights, parse_architecture  # noqa: E402
 from rsnn_brian.simulate import simulate  # noqa: E402
 from rsnn_brian.spikes import SpikeTrains  # noqa: E402
+from tolerances import IDENTITY_RTOL, V_ATOL  # noqa: E402
 
-V_ATOL = 1e-9
 T = 120
 K = 3
 CONFIGS = [NeuronConfig(v_th=5.0), NeuronConfig(v_th=4.0, tau_m=32 * ms), NeuronConfig(v_th=3.0)]
@@ -311,7 +311,7 @@ def test_identity_holds_on_brian2_output(runtime_case):
         assert sum(tr.n_spikes for tr in rec.layers[k]) > 0, f"layer {k} is silent"
     errors = check_identity(rec, w, runner.params)
     assert len(errors) == len(w.layers)
-    assert max(errors) < 1e-9, errors
+    assert max(errors) < IDENTITY_RTOL, errors
     # the check can fail: a perturbed weight breaks it
     bad = w.copy()
     bad.layers[0].ff[0, :] += 0.5

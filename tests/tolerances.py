@@ -1,5 +1,7 @@
 """Test tolerances, in one place (house style: neurodsp)."""
 
+#: v at spike, Brian2 against the NumPy simulator (absolute, v is dimensionless)
+V_ATOL = 1e-9
 #: vectorised S-PSP against the literal step-by-step replay (float64 rounding only)
 SPSP_LOOP_RTOL = 1e-12
 #: spec 2.3 identity on simulator output (relative to the summed v at spikes)
