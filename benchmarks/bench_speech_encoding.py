@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rsnn_brian.data import speech as S
-from rsnn_brian.data.cochlea import SpeechEncoding, bsa_encode, bsa_kernel, cochleagram
+from rsnn_brian.data.cochlea import SpeechEncoding, bsa_encode, bsa_kernel, cochleagram, hold_frames
 from rsnn_brian.data.fsdd import fsdd_dir, read_manifest, read_wav
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         c = cochleagram(*read_wav(r.path), enc)
         t1 = time.perf_counter()
-        bsa_encode(c, k, enc.bsa_threshold)
+        bsa_encode(hold_frames(c, enc.steps_per_frame)[:enc.n_steps + k.size], k, enc.bsa_threshold)
         t_ear += t1 - t0
         t_bsa += time.perf_counter() - t1
     per = (t_ear + t_bsa) / len(sample)
@@ -88,23 +88,22 @@ def main(argv=None):
     # 4. spike statistics
     counts = np.array([t.n_spikes for t in trains])
     per_ch = np.stack([t.counts() for t in trains])                    # (n, 78)
-    n_frames = np.array([min(t.step.max() // enc.steps_per_frame + 1 if t.n_spikes else 0,
-                             enc.n_steps // enc.steps_per_frame) for t in trains])
     dur_s = np.array([min(r.path.stat().st_size - 44, 2 * 8000 * enc.n_steps / 1000) / 2 / 8000
                       for r in recs])                                  # 16-bit 8 kHz, capped at T
-    fill = counts / (enc.n_steps // enc.steps_per_frame * 78)
+    last = np.array([t.step.max() if t.n_spikes else 0 for t in trains])
+    fill = counts / (enc.n_steps * 78)
     print(f"[4] spikes per utterance: mean {counts.mean():.1f}, median {np.median(counts):.0f}, "
           f"min {counts.min()}, max {counts.max()}, silent utterances {(counts == 0).sum()}")
     ch_mean = per_ch.mean(axis=0)
     print(f"    spikes per channel per utterance: mean {ch_mean.mean():.2f}, "
           f"min {ch_mean.min():.2f} (channel {ch_mean.argmin()}), max {ch_mean.max():.2f} "
           f"(channel {ch_mean.argmax()}), channels never spiking {(per_ch.sum(0) == 0).sum()}")
-    print(f"    max spikes of one channel in one utterance: {per_ch.max()} of {enc.n_steps // enc.steps_per_frame} frames")
-    print(f"    fraction of the 70 x 78 (frame, channel) cells that spike: mean {fill.mean():.3f}, "
+    print(f"    max spikes of one channel in one utterance: {per_ch.max()} of {enc.n_steps} steps")
+    print(f"    fraction of the {enc.n_steps} x 78 (step, channel) cells that spike: mean {fill.mean():.3f}, "
           f"max {fill.max():.3f}")
     rate = counts / 78 / dur_s
     print(f"    mean rate per input neuron over the utterance: {rate.mean():.1f} Hz "
-          f"(median {np.median(rate):.1f}, max {rate.max():.1f}); last spike frame median {np.median(n_frames):.0f}")
+          f"(median {np.median(rate):.1f}, max {rate.max():.1f}); last spike step median {np.median(last):.0f}")
     if tmp:
         tmp.cleanup()
 

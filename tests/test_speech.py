@@ -97,4 +97,9 @@ def test_real_fsdd_few_files(tmp_path):
     trains = S.encode_files([r.path for r in recs], cache_dir=tmp_path, n_jobs=1)
     counts = np.array([t.n_spikes for t in trains])
     assert all((t.n_neurons, t.n_steps) == (78, 700) for t in trains)
-    assert np.all(counts > 10) and np.all(counts < 0.5 * 78 * 70)
+    assert np.all(counts > 100) and np.all(counts < 0.5 * 78 * 700)
+    # spikes stay within the sound: 1.6 ms of audio per step, plus the kernel's reach
+    from rsnn_brian.data.fsdd import read_wav
+    for r, t in zip(recs, trains):
+        x, rate = read_wav(r.path)
+        assert t.step.max() <= len(x) / rate * 1e3 / 1.6 + 24

@@ -10,24 +10,21 @@ Pipeline (ALGORITHM.md section 6; Zhang & Li 2019, TI46 set-up):
    default ear_q / 32). At 12.5 kHz this designs 80 filters; the model (as
    AuditoryToolbox's ``LyonPassiveEar``) returns channels 3..80, i.e. it
    drops the first two, leaving 78. Outputs are scaled by 2e3;
-3. :func:`bsa_encode` -- Ben's Spiker Algorithm (Schrauwen & Van Campenhout
-   2003) on every channel of the frame sequence, FIR kernel of 24 taps
-   ``k_i ~ exp(-(i - 12)^2 / 25)``, i = 0..23, summing to 1, threshold 0.6;
-   at most one spike per frame and channel. BSA's spike at index i stands
-   for the kernel *starting* at i, i.e. it leads the signal by the kernel's
-   centre (12 frames = 192 ms of audio), and near the end of the signal the
-   truncated kernel cannot reach the threshold, so utterances shorter than
-   14 frames (224 ms; 81 of the 3,000 FSDD files) would give no spike at
-   all. We therefore put ``bsa_lead_pad = 12`` zero frames before the
-   cochleagram: BSA itself is unchanged, and spike index p now stands for
-   the kernel *peak* at cochleagram frame p (spikes aligned with the sound,
-   no silent utterances). ``bsa_lead_pad = 0`` gives the literal alignment;
-4. :func:`frames_to_spike_trains` -- frame f occupies steps
-   ``[10 f, 10 f + 10)`` ("each frame held for 10 steps"); its BSA spike, if
-   any, is placed at the block's first step ``10 f`` (frame index p of the
-   padded BSA output, see 3). Samples last T = 700
-   steps (70 frames = 1.12 s of audio): spikes of later frames are cut,
-   shorter utterances are padded with silence (no spikes).
+3. :func:`hold_frames` -- each frame is held for ``steps_per_frame`` = 10
+   steps of dt = 1 ms ("each frame held for 10 steps"): the cochleagram
+   becomes a step-resolution signal of ``10 * n_frames`` values per channel;
+4. :func:`bsa_encode` -- Ben's Spiker Algorithm (Schrauwen & Van Campenhout
+   2003) on every channel of that step signal, FIR kernel of 24 taps
+   ``k_i ~ exp(-(i - 12)^2 / 25)``, i = 0..23, summing to 1, threshold 0.6,
+   the signal zero-padded by one kernel length at its end; at most one spike
+   per step and channel. This is the order of the authors' reader
+   (``readSpeechData.cpp`` in their ST-RSBP code: hold, then BSA per step), so a
+   channel's spike rate follows its held value (a value of 1 gives a spike
+   on every step); a spike at index i stands for the kernel starting at i
+   and is placed at step ``i + 1``, as theirs;
+5. :func:`steps_to_spike_trains` -- samples last T = 700 steps (70 frames =
+   1.12 s of audio): spikes at later steps are cut, shorter utterances are
+   padded with silence (no spikes).
 
 Pure NumPy/SciPy apart from ``lyon`` (imported on first use, with a clear
 error if missing: ``pip install lyon`` or ``pip install rsnn_brian[speech]``).
@@ -43,8 +40,8 @@ from scipy.signal import resample_poly
 
 from ..spikes import SpikeTrains
 
-__all__ = ["SpeechEncoding", "resample_to", "cochleagram", "bsa_kernel", "bsa_encode",
-           "frames_to_spike_trains", "encode_waveform", "lyon_version"]
+__all__ = ["SpeechEncoding", "resample_to", "cochleagram", "bsa_kernel", "hold_frames",
+           "bsa_encode", "steps_to_spike_trains", "encode_waveform", "lyon_version"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,6 @@ class SpeechEncoding:
     bsa_center: float = 12.0          # k_i ~ exp(-(i - center)^2 / width)
     bsa_width: float = 25.0
     bsa_threshold: float = 0.6
-    bsa_lead_pad: int = 12            # zero frames put before the cochleagram (see module doc)
     steps_per_frame: int = 10         # each frame held for 10 steps of dt = 1 ms
     n_steps: int = 700                # T
 
@@ -144,70 +140,81 @@ def bsa_kernel(n_taps: int = 24, center: float = 12.0, width: float = 25.0) -> n
     return k / k.sum()
 
 
+def hold_frames(frames: np.ndarray, steps_per_frame: int = 10) -> np.ndarray:
+    """Hold each frame for ``steps_per_frame`` steps: (n_frames, C) -> (n_frames * steps, C)."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2:
+        raise ValueError(f"hold_frames expects (n_frames, n_channels), got shape {frames.shape}")
+    if int(steps_per_frame) < 1:
+        raise ValueError(f"steps_per_frame must be >= 1, got {steps_per_frame}")
+    return np.repeat(frames, int(steps_per_frame), axis=0)
+
+
 def bsa_encode(signal: np.ndarray, kernel: np.ndarray, threshold: float = 0.6) -> np.ndarray:
-    """Ben's Spiker Algorithm on every channel at once; loop over frames only.
+    """Ben's Spiker Algorithm on every channel at once; loop over time only.
 
-    For frame i = 0..n-1 and window length w = min(M, n - i) (the kernel is
-    truncated at the end of the signal), with the residual signal s:
+    The signal is zero-padded by ``M = len(kernel)`` values at its end; for
+    i = 0..n-1, with the residual signal s:
 
-        err_spike   = sum_{j<w} |s[i+j] - k[j]|
-        err_nospike = sum_{j<w} |s[i+j]|
-        spike at i  iff  err_spike <= err_nospike - threshold,
-        and then s[i+j] -= k[j] for j < w.
+        err_spike   = sum_{j<M} |s[i+j] - k[j]|
+        err_nospike = sum_{j<M} |s[i+j]|
+        spike at i  iff  err_spike < err_nospike - threshold,
+        and then s[i+j] -= k[j] for j < M.
 
-    A spike at frame i therefore stands for the kernel starting at i: the
-    decoded signal is ``sum_i spike[i] k[t - i]`` (no centring shift).
+    A spike at i therefore stands for the kernel starting at i: the decoded
+    signal is ``sum_i spike[i] k[t - i]``.
 
     Parameters
     ----------
-    signal : float array, shape (n_frames, n_channels)
+    signal : float array, shape (n, n_channels)
     kernel : float array, shape (M,)
     threshold : float
 
     Returns
     -------
-    bool array, shape (n_frames, n_channels)
+    bool array, shape (n, n_channels)
     """
-    s = np.array(signal, dtype=np.float64, copy=True)
-    if s.ndim != 2:
-        raise ValueError(f"bsa_encode expects (n_frames, n_channels), got shape {s.shape}")
+    sig = np.asarray(signal, dtype=np.float64)
+    if sig.ndim != 2:
+        raise ValueError(f"bsa_encode expects (n_frames, n_channels), got shape {sig.shape}")
     k = np.asarray(kernel, dtype=np.float64).ravel()
-    n = s.shape[0]
-    out = np.zeros(s.shape, dtype=bool)
+    n, m = sig.shape[0], k.size
+    s = np.zeros((n + m, sig.shape[1]))
+    s[:n] = sig
+    out = np.zeros(sig.shape, dtype=bool)
+    kk = k[:, None]
     for i in range(n):
-        w = min(k.size, n - i)
-        win = s[i:i + w]
-        kk = k[:w, None]
-        fire = np.abs(win - kk).sum(axis=0) <= np.abs(win).sum(axis=0) - threshold
+        win = s[i:i + m]
+        fire = np.abs(win - kk).sum(axis=0) < np.abs(win).sum(axis=0) - threshold
         if fire.any():
             win[:, fire] -= kk
             out[i] = fire
     return out
 
 
-def frames_to_spike_trains(spikes: np.ndarray, steps_per_frame: int = 10,
-                           n_steps: int = 700) -> SpikeTrains:
-    """Place frame f's spikes at step ``steps_per_frame * f``; cut at ``n_steps``.
+def steps_to_spike_trains(spikes: np.ndarray, n_steps: int = 700) -> SpikeTrains:
+    """BSA output per step -> SpikeTrains: a spike at index i goes to step i + 1; cut at ``n_steps``.
 
     Parameters
     ----------
-    spikes : bool array, shape (n_frames, n_channels)
+    spikes : bool array, shape (n, n_channels)
 
     Returns
     -------
     SpikeTrains with ``n_neurons = n_channels`` and ``n_steps``.
     """
-    frame, channel = np.nonzero(np.asarray(spikes))
-    step = frame.astype(np.int64) * steps_per_frame
+    index, channel = np.nonzero(np.asarray(spikes))
+    step = index.astype(np.int64) + 1
     keep = step < n_steps
     return SpikeTrains(channel[keep], step[keep], spikes.shape[1], n_steps)
 
 
 def encode_waveform(wav: np.ndarray, rate: int,
                     enc: SpeechEncoding = SpeechEncoding()) -> SpikeTrains:
-    """Waveform -> cochleagram -> BSA -> SpikeTrains (78 neurons, ``enc.n_steps`` steps)."""
-    c = cochleagram(wav, rate, enc)
-    if enc.bsa_lead_pad:
-        c = np.vstack([np.zeros((enc.bsa_lead_pad, c.shape[1])), c])
-    s = bsa_encode(c, bsa_kernel(enc.bsa_taps, enc.bsa_center, enc.bsa_width), enc.bsa_threshold)
-    return frames_to_spike_trains(s, enc.steps_per_frame, enc.n_steps)
+    """Waveform -> cochleagram -> hold 10 steps per frame -> BSA -> SpikeTrains (78 x T)."""
+    c = hold_frames(cochleagram(wav, rate, enc), enc.steps_per_frame)
+    k = bsa_kernel(enc.bsa_taps, enc.bsa_center, enc.bsa_width)
+    # spikes at index >= T - 1 are cut; BSA at index i reads the signal up to i + M - 1
+    c = c[:enc.n_steps + k.size]
+    s = bsa_encode(c, k, enc.bsa_threshold)
+    return steps_to_spike_trains(s, enc.n_steps)

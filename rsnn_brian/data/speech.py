@@ -33,16 +33,16 @@ import numpy as np
 
 from ..spikes import SpikeTrains
 from .cochlea import (SpeechEncoding, bsa_encode, bsa_kernel, cochleagram, encode_waveform,
-                      frames_to_spike_trains, lyon_version)
+                      hold_frames, lyon_version, steps_to_spike_trains)
 from .fsdd import (FsddRecord, fsdd_dir, read_manifest, read_wav, sha256_file,
                    split_manifest)
 
 __all__ = ["SpeechEncoding", "ENCODER_VERSION", "cache_root", "encoding_key", "encode_file",
            "encode_files", "load_fsdd_spikes", "cochleagram", "bsa_encode", "bsa_kernel",
-           "frames_to_spike_trains", "encode_waveform"]
+           "hold_frames", "steps_to_spike_trains", "encode_waveform"]
 
 #: Bump when the encoder's code changes its output for the same parameters.
-ENCODER_VERSION = 1
+ENCODER_VERSION = 2   # 2: hold frames, then BSA per step (the authors' order)
 
 
 def cache_root(cache_dir=None) -> Path:
