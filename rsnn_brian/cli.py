@@ -22,6 +22,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="initial learning rate eta_0")
     p.add_argument("--gradient", choices=["reference", "exact"])
+    p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
+                   help="fsdd: 'official' (recordings 0-4 of each speaker and digit are the test set) "
+                        "or 'speaker' (one speaker held out)")
+    p.add_argument("--held-out-speaker", help="fsdd with --split speaker: the test speaker (default theo)")
     p.add_argument("--train-limit", type=int, help="use only N training samples (stratified)")
     p.add_argument("--test-limit", type=int, help="use only N test samples (stratified)")
     p.add_argument("--device", choices=["cpp_standalone", "runtime", "cuda_standalone", "numpy"])
@@ -52,7 +56,10 @@ def _config_from_args(args):
                    thresholds=thresholds, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                    gradient=args.gradient, train_limit=args.train_limit, test_limit=args.test_limit,
                    device=args.device, samples_per_run=args.samples_per_run, seed=args.seed,
-                   checkpoint_every=args.checkpoint_every)
+                   checkpoint_every=args.checkpoint_every, split_kind=args.split_kind,
+                   held_out_speaker=args.held_out_speaker)
+    if args.held_out_speaker and not args.split_kind:
+        changes["split_kind"] = "speaker"
     if args.architecture and thresholds is None:
         # a new architecture may have another number of layers: keep one threshold per layer
         from .network import parse_architecture

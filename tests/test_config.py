@@ -67,3 +67,14 @@ def test_cli_overrides_preset():
     cfg = _config_from_args(args)
     assert (cfg.epochs, cfg.batch_size, cfg.architecture) == (1, 16, "784-100-10")
     assert len(cfg.thresholds) == 2          # one per layer of the new architecture
+
+
+def test_cli_speech_split():
+    parse = build_parser().parse_args
+    cfg = _config_from_args(parse(["train", "--preset", "fsdd", "--held-out-speaker", "george"]))
+    assert (cfg.split_kind, cfg.held_out_speaker) == ("speaker", "george")
+    cfg = _config_from_args(parse(["train", "--preset", "fsdd", "--split", "speaker"]))
+    assert (cfg.split_kind, cfg.held_out_speaker) == ("speaker", None)
+    assert _config_from_args(parse(["train", "--preset", "fsdd"])).split_kind == "official"
+    with pytest.raises(SystemExit):
+        parse(["train", "--preset", "fsdd", "--split", "random"])
