@@ -52,7 +52,7 @@ def load_inputs(batch: int, n_steps: int, seed: int):
     return enc, np.asarray(labels), source
 
 
-def run_snntorch(python: str | None, batch: int, n_steps: int, repeats: int):
+def run_snntorch(python: str | None, batch: int, n_steps: int, repeats: int, threads: int = 0):
     if python is None:
         try:
             import snntorch  # noqa: F401
@@ -60,7 +60,7 @@ def run_snntorch(python: str | None, batch: int, n_steps: int, repeats: int):
         except ImportError:
             return None, "snnTorch not importable here (use --snntorch-python)"
     cmd = [python, str(HERE / "snntorch_bptt.py"), "--batch", str(batch), "--steps", str(n_steps),
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats), "--threads", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         return None, f"snnTorch run failed: {out.stderr.strip().splitlines()[-1:]}"
@@ -76,6 +76,9 @@ def main(argv=None):
     ap.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "runtime"])
     ap.add_argument("--gradient", default="reference", choices=["reference", "exact"])
     ap.add_argument("--snntorch-python", default=os.environ.get("SNNTORCH_PYTHON"))
+    ap.add_argument("--snntorch-threads", type=int, default=0,
+                    help="torch threads (default: torch's choice, all cores); on a loaded machine "
+                         "more threads than free cores makes torch much slower")
     ap.add_argument("--skip-snntorch", action="store_true")
     args = ap.parse_args(argv)
 
@@ -137,7 +140,8 @@ def main(argv=None):
     print(f"peak RSS: Python process {self_mb:.0f} MB, largest child {child_mb:.0f} MB "
           "(children include the compiler of the one-time build)")
     if not args.skip_snntorch:
-        snn, why = run_snntorch(args.snntorch_python, args.batch, args.steps, max(2, args.repeats // 2))
+        snn, why = run_snntorch(args.snntorch_python, args.batch, args.steps,
+                                 max(2, args.repeats // 2), args.snntorch_threads)
         if snn is None:
             print(f"snnTorch BPTT: not measured ({why})")
         else:

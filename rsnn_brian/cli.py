@@ -22,6 +22,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="initial learning rate eta_0")
     p.add_argument("--gradient", choices=["reference", "exact"])
+    p.add_argument("--effect-ratio", choices=["brian2", "authors"],
+                   help="effect-ratio tables in Brian2's discretisation (default) or the authors'")
     p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
                    help="fsdd: 'official' (recordings 0-4 of each speaker and digit are the test set) "
                         "or 'speaker' (one speaker held out)")
@@ -57,7 +59,7 @@ def _config_from_args(args):
                    gradient=args.gradient, train_limit=args.train_limit, test_limit=args.test_limit,
                    device=args.device, samples_per_run=args.samples_per_run, seed=args.seed,
                    checkpoint_every=args.checkpoint_every, split_kind=args.split_kind,
-                   held_out_speaker=args.held_out_speaker)
+                   effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker)
     if args.held_out_speaker and not args.split_kind:
         changes["split_kind"] = "speaker"
     if args.architecture and thresholds is None:

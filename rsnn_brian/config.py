@@ -50,6 +50,7 @@ class TrainConfig:
     batch_size: int = 1                    # authors: 1
     lr: float = 0.001                      # eta_0; eta = eta_0 / sqrt(epoch), epochs 0, 1 at eta_0
     gradient: str = "reference"            # 'reference' (authors' code) or 'exact'
+    effect_ratio: str = "brian2"           # effect-ratio tables: 'brian2' (this simulator's discretisation) or 'authors'
     regulariser: bool = True               # images only in the paper
     boosting: bool = True
     # running
@@ -63,6 +64,8 @@ class TrainConfig:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if self.effect_ratio not in ("brian2", "authors"):
+            raise ValueError(f"effect_ratio must be 'brian2' or 'authors', got {self.effect_ratio!r}")
         if self.gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {GRADIENTS}, got {self.gradient!r}")
         if self.split_kind not in ("official", "speaker"):

@@ -254,7 +254,8 @@ class Trainer:
                  if lw.rec is not None and lw.rec_trainable}
         self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=masks)
         self.engine = EngineSettings(option=cfg.gradient, dtype="float32")   # float64 only matters in tests
-        self.tables = resolve_tables(None, self.params, cfg.n_steps)[1:]    # effect-ratio tables, cached on disk
+        self.tables = resolve_tables(None, self.params, cfg.n_steps,     # effect-ratio tables, cached on disk
+                                     discretisation=cfg.effect_ratio)[1:]
         self.train_set = load_dataset(cfg, "train")
         self.test_set = load_dataset(cfg, "test")
         if self.train_set.n_inputs != self.arch.n_inputs:

@@ -78,3 +78,11 @@ def test_cli_speech_split():
     assert _config_from_args(parse(["train", "--preset", "fsdd"])).split_kind == "official"
     with pytest.raises(SystemExit):
         parse(["train", "--preset", "fsdd", "--split", "random"])
+
+
+def test_effect_ratio_choice():
+    assert TrainConfig().effect_ratio == "brian2"
+    with pytest.raises(ValueError, match="effect_ratio"):
+        TrainConfig(effect_ratio="matlab")
+    args = build_parser().parse_args(["train", "--preset", "fashion-mnist", "--effect-ratio", "authors"])
+    assert _config_from_args(args).effect_ratio == "authors"

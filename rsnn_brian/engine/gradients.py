@@ -162,9 +162,11 @@ def validate_batch(recording: Recording, weights: NetworkWeights, labels) -> np.
     return labels
 
 
-def resolve_tables(tables, params: list[LayerParams], n_steps: int, cache_dir=None) -> list:
+def resolve_tables(tables, params: list[LayerParams], n_steps: int, cache_dir=None,
+                   discretisation: str = "brian2") -> list:
     """One EffectRatioTable per layer (index 0 None). ``tables`` may be None
-    (generate or load from cache per layer), one table, or a list of K."""
+    (generate or load from cache per layer, in ``discretisation``: "brian2" or
+    "authors"), one table, or a list of K."""
     K = len(params)
     if tables is None:
         made = {}
@@ -172,7 +174,8 @@ def resolve_tables(tables, params: list[LayerParams], n_steps: int, cache_dir=No
         for p in params:
             key = (p.tau_m, p.tau_s, p.refractory)
             if key not in made:
-                made[key] = effect_ratio_table(p, n_steps, cache_dir=cache_dir)
+                made[key] = effect_ratio_table(p, n_steps, cache_dir=cache_dir,
+                                               discretisation=discretisation)
             out.append(made[key])
         return out
     if isinstance(tables, EffectRatioTable):
