@@ -54,7 +54,10 @@ def main():
             spk2, syn2, mem2 = self.lif2.init_rsynaptic()
             syn3, mem3 = self.lif3.init_synaptic()
             count = 0
-            cur1 = self.fc1(x)                      # the input layer's currents for all steps in one product
+            # the input layer's currents for all steps in one product; unbind, not cur1[t]: the
+            # backward of indexing adds a zero gradient of the whole (T, B, 400) tensor per step
+            # (O(T^2) memory traffic; it made this step 3-5x slower)
+            cur1 = self.fc1(x).unbind(0)
             for t in range(x.shape[0]):
                 spk1, syn1, mem1 = self.lif1(cur1[t], syn1, mem1)
                 spk2, syn2, mem2 = self.lif2(self.fc2(spk1), spk2, syn2, mem2)
