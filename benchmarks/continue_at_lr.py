@@ -27,13 +27,16 @@ def main(argv=None):
     ap.add_argument("--samples", type=int, default=15000)
     ap.add_argument("--every", type=int, default=5000, help="test every N training samples")
     ap.add_argument("--test-limit", type=int, default=2000)
+    ap.add_argument("--gradient", choices=["reference", "exact"], help="default: the run's")
+    ap.add_argument("--effect-ratio", choices=["brian2", "authors"], help="default: the run's")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
 
     from rsnn_brian.config import load_config
     from rsnn_brian.training import Trainer, _close, load_checkpoint, make_simulator
 
-    cfg = load_config(a.run_dir / "config.toml").replace(test_limit=a.test_limit, lr=a.lr)
+    cfg = load_config(a.run_dir / "config.toml").replace(test_limit=a.test_limit, lr=a.lr, gradient=a.gradient,
+                                                           effect_ratio=a.effect_ratio)
     ck = a.run_dir / "checkpoints" / a.checkpoint
     epoch = int(load_checkpoint(ck)[2]["epoch"])
     a.out.mkdir(parents=True, exist_ok=False)
