@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rsnn_brian.data import speech as S
-from rsnn_brian.data.cochlea import SpeechEncoding, bsa_encode, bsa_kernel, cochleagram, hold_frames
+from rsnn_brian.data.cochlea import SpeechEncoding, bsa_steps, cochleagram
 from rsnn_brian.data.fsdd import fsdd_dir, read_manifest, read_wav
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,13 +51,12 @@ def main(argv=None):
 
     # 1. serial throughput, by stage
     sample = recs[:: max(1, n // a.sample)][: a.sample]
-    k = bsa_kernel(enc.bsa_taps, enc.bsa_center, enc.bsa_width)
     t_ear = t_bsa = 0.0
     for r in sample:
         t0 = time.perf_counter()
         c = cochleagram(*read_wav(r.path), enc)
         t1 = time.perf_counter()
-        bsa_encode(hold_frames(c, enc.steps_per_frame)[:enc.n_steps + k.size], k, enc.bsa_threshold)
+        bsa_steps(c, enc)
         t_ear += t1 - t0
         t_bsa += time.perf_counter() - t1
     per = (t_ear + t_bsa) / len(sample)

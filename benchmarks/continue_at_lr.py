@@ -33,17 +33,15 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     from rsnn_brian.config import load_config
-    from rsnn_brian.training import Trainer, _close, load_checkpoint, make_simulator
+    from rsnn_brian.training import Trainer, _close, make_simulator
 
     cfg = load_config(a.run_dir / "config.toml").replace(test_limit=a.test_limit, lr=a.lr, gradient=a.gradient,
                                                            effect_ratio=a.effect_ratio)
-    ck = a.run_dir / "checkpoints" / a.checkpoint
-    epoch = int(load_checkpoint(ck)[2]["epoch"])
     a.out.mkdir(parents=True, exist_ok=False)
     tr = Trainer(cfg, a.out, progress=False)
-    tr.restore(ck)
+    tr.restore(a.run_dir / "checkpoints" / a.checkpoint)
     tr.sim = make_simulator(cfg, tr.arch, tr.params)
-    order = tr.order(epoch)
+    order = tr.order(tr.epoch)
     B = cfg.batch_size
     rows, t0 = [], time.time()
 

@@ -64,8 +64,9 @@ class TrainConfig:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
-        if self.effect_ratio not in ("brian2", "authors"):
-            raise ValueError(f"effect_ratio must be 'brian2' or 'authors', got {self.effect_ratio!r}")
+        from .engine.effect_ratio import DISCRETISATIONS
+        if self.effect_ratio not in DISCRETISATIONS:
+            raise ValueError(f"effect_ratio must be one of {DISCRETISATIONS}, got {self.effect_ratio!r}")
         if self.gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {GRADIENTS}, got {self.gradient!r}")
         if self.split_kind not in ("official", "speaker"):

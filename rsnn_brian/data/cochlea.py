@@ -41,7 +41,7 @@ from scipy.signal import resample_poly
 from ..spikes import SpikeTrains
 
 __all__ = ["SpeechEncoding", "resample_to", "cochleagram", "bsa_kernel", "hold_frames",
-           "bsa_encode", "steps_to_spike_trains", "encode_waveform", "lyon_version"]
+           "bsa_encode", "bsa_steps", "steps_to_spike_trains", "encode_waveform", "lyon_version"]
 
 
 @dataclass(frozen=True)
@@ -209,12 +209,18 @@ def steps_to_spike_trains(spikes: np.ndarray, n_steps: int = 700) -> SpikeTrains
     return SpikeTrains(channel[keep], step[keep], spikes.shape[1], n_steps)
 
 
+def bsa_steps(coch: np.ndarray, enc: SpeechEncoding = SpeechEncoding()) -> np.ndarray:
+    """Cochleagram (n_frames, C) -> BSA spikes per step (n, C): hold each frame, then BSA.
+
+    Only the first ``T + M`` held steps are encoded: spikes at index >= T - 1
+    are cut later, and BSA at index i reads the signal up to i + M - 1.
+    """
+    k = bsa_kernel(enc.bsa_taps, enc.bsa_center, enc.bsa_width)
+    held = hold_frames(coch, enc.steps_per_frame)[:enc.n_steps + k.size]
+    return bsa_encode(held, k, enc.bsa_threshold)
+
+
 def encode_waveform(wav: np.ndarray, rate: int,
                     enc: SpeechEncoding = SpeechEncoding()) -> SpikeTrains:
     """Waveform -> cochleagram -> hold 10 steps per frame -> BSA -> SpikeTrains (78 x T)."""
-    c = hold_frames(cochleagram(wav, rate, enc), enc.steps_per_frame)
-    k = bsa_kernel(enc.bsa_taps, enc.bsa_center, enc.bsa_width)
-    # spikes at index >= T - 1 are cut; BSA at index i reads the signal up to i + M - 1
-    c = c[:enc.n_steps + k.size]
-    s = bsa_encode(c, k, enc.bsa_threshold)
-    return steps_to_spike_trains(s, enc.n_steps)
+    return steps_to_spike_trains(bsa_steps(cochleagram(wav, rate, enc), enc), enc.n_steps)

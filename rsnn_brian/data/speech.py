@@ -32,14 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from ..spikes import SpikeTrains
-from .cochlea import (SpeechEncoding, bsa_encode, bsa_kernel, cochleagram, encode_waveform,
-                      hold_frames, lyon_version, steps_to_spike_trains)
+from .cochlea import (SpeechEncoding, bsa_encode, bsa_kernel, bsa_steps, cochleagram,
+                      encode_waveform, hold_frames, lyon_version, steps_to_spike_trains)
 from .fsdd import (FsddRecord, fsdd_dir, read_manifest, read_wav, sha256_file,
                    split_manifest)
 
 __all__ = ["SpeechEncoding", "ENCODER_VERSION", "cache_root", "encoding_key", "encode_file",
            "encode_files", "load_fsdd_spikes", "cochleagram", "bsa_encode", "bsa_kernel",
-           "hold_frames", "steps_to_spike_trains", "encode_waveform"]
+           "hold_frames", "bsa_steps", "steps_to_spike_trains", "encode_waveform"]
 
 #: Bump when the encoder's code changes its output for the same parameters.
 ENCODER_VERSION = 2   # 2: hold frames, then BSA per step (the authors' order)
