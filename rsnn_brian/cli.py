@@ -24,6 +24,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gradient", choices=["reference", "exact"])
     p.add_argument("--effect-ratio", choices=["brian2", "authors"],
                    help="effect-ratio tables in Brian2's discretisation (default) or the authors'")
+    p.add_argument("--silent-ratio", type=float,
+                   help="pre ratio R_ij where neuron i or j is silent: 0 (spec, default) or 0.5 (the authors' "
+                        "code: errors pass through silent neurons)")
     p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
                    help="fsdd: 'official' (recordings 0-4 of each speaker and digit are the test set) "
                         "or 'speaker' (one speaker held out)")
@@ -32,6 +35,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-limit", type=int, help="use only N test samples (stratified)")
     p.add_argument("--device", choices=["cpp_standalone", "runtime", "cuda_standalone", "numpy"])
     p.add_argument("--samples-per-run", type=int, help="samples simulated back to back per Brian2 run")
+    p.add_argument("--workers", type=int, help="cores used per batch (cpp_standalone): the batch is cut into "
+                   "this many Brian2 runs started at once, and the gradients into as many threads")
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N batches inside an epoch")
     p.add_argument("--out", required=False, help="run directory (must not exist, unless --resume)")
@@ -59,7 +64,8 @@ def _config_from_args(args):
                    gradient=args.gradient, train_limit=args.train_limit, test_limit=args.test_limit,
                    device=args.device, samples_per_run=args.samples_per_run, seed=args.seed,
                    checkpoint_every=args.checkpoint_every, split_kind=args.split_kind,
-                   effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker)
+                   effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker,
+                   silent_ratio=args.silent_ratio, workers=args.workers)
     if args.held_out_speaker and not args.split_kind:
         changes["split_kind"] = "speaker"
     if args.architecture and thresholds is None:

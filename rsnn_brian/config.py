@@ -51,11 +51,13 @@ class TrainConfig:
     lr: float = 0.001                      # eta_0; eta = eta_0 / sqrt(epoch), epochs 0, 1 at eta_0
     gradient: str = "reference"            # 'reference' (authors' code) or 'exact'
     effect_ratio: str = "brian2"           # effect-ratio tables: 'brian2' (this simulator's discretisation) or 'authors'
+    silent_ratio: float = 0.0              # pre ratio R where a count is 0: 0 (spec) or 0.5 (authors' code)
     regulariser: bool = True               # images only in the paper
     boosting: bool = True
     # running
     device: str = "cpp_standalone"
     samples_per_run: int = 64              # samples simulated back to back per Brian2 run
+    workers: int = 1                       # cores per batch: Brian2 binaries at once and backward threads
     seed: int = 0
     checkpoint_every: int = 0              # also checkpoint every N batches inside an epoch (0: epoch ends only)
 
@@ -77,7 +79,7 @@ class TrainConfig:
         if isinstance(th, (int, float)):
             th = (float(th),)
         object.__setattr__(self, "thresholds", tuple(float(x) for x in th))
-        for name in ("epochs", "batch_size", "n_steps", "samples_per_run"):
+        for name in ("epochs", "batch_size", "n_steps", "samples_per_run", "workers"):
             val = getattr(self, name)
             if not isinstance(val, int) or isinstance(val, bool) or val < 1:
                 raise ValueError(f"{name} must be a positive integer, got {val!r}")
@@ -85,6 +87,10 @@ class TrainConfig:
             val = getattr(self, name)
             if val is not None and (not isinstance(val, int) or val < 1):
                 raise ValueError(f"{name} must be a positive integer or unset, got {val!r}")
+        if not (isinstance(self.silent_ratio, (int, float)) and not isinstance(self.silent_ratio, bool)
+                and 0 <= self.silent_ratio < float("inf")):
+            raise ValueError(f"silent_ratio must be a number >= 0 (0: spec, 0.5: authors' code), got {self.silent_ratio!r}")
+        object.__setattr__(self, "silent_ratio", float(self.silent_ratio))
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         from .network import parse_architecture

@@ -137,10 +137,12 @@ def make_simulator(cfg: TrainConfig, arch, params, build_dir=None):
     if cfg.device == "numpy":
         return _NumpySimulator(params)
     from .brian.runner import Runner
-    # one Brian2 run simulates one mini-batch back to back (evaluation uses the same chunks)
+    # one Brian2 run simulates one mini-batch back to back (evaluation uses the same chunks);
+    # with workers > 1 the batch is cut into that many runs, started at once
     k = cfg.batch_size if cfg.batch_size > 1 else cfg.samples_per_run
+    parallel = cfg.workers if cfg.device == "cpp_standalone" else 1
     runner = Runner(arch, cfg.neuron_configs(), device=cfg.device, n_steps=cfg.n_steps,
-                    samples_per_run=k, build_dir=build_dir)
+                    samples_per_run=-(-k // parallel), build_dir=build_dir, parallel_runs=parallel)
     runner.__enter__()
     return runner
 
@@ -253,7 +255,8 @@ class Trainer:
         masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(self.weights.layers, start=1)
                  if lw.rec is not None and lw.rec_trainable}
         self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=masks)
-        self.engine = EngineSettings(option=cfg.gradient, dtype="float32")   # float64 only matters in tests
+        self.engine = EngineSettings(option=cfg.gradient, dtype="float32",   # float64 only matters in tests
+                                     silent_ratio=cfg.silent_ratio, threads=cfg.workers)
         self.tables = resolve_tables(None, self.params, cfg.n_steps,     # effect-ratio tables, cached on disk
                                      discretisation=cfg.effect_ratio)[1:]
         self.train_set = load_dataset(cfg, "train")

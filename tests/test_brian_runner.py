@@ -232,6 +232,38 @@ def test_standalone_rerun_with_new_weights_and_inputs(standalone_case):
 
 
 @pytest.mark.standalone
+def test_standalone_parallel_runs_match_numpy(standalone_case):
+    """Chunks run at once (one binary process each) give the same spikes as the reference."""
+    text, recurrent, w, runner = standalone_case
+    static = os.path.join(runner._build_dir, "static_arrays")
+    n_files = len(os.listdir(static))
+    runner.parallel_runs = 3
+    try:
+        inputs = make_inputs(w.arch.n_inputs, 3 * K - 1, seed=31)     # three chunks, the last padded
+        runs = runner.timings["runs"]
+        rec = runner.run(w, inputs)
+        assert runner.timings["runs"] == runs + 3
+        assert rec.batch_size == 3 * K - 1
+        assert_same(rec, simulate(w, runner.params, inputs))
+        w2 = make_weights(text, recurrent, seed=32, like=w)
+        inputs = make_inputs(w.arch.n_inputs, 4 * K, seed=33)        # two groups of up to three chunks
+        assert_same(runner.run(w2, inputs), simulate(w2, runner.params, inputs))
+    finally:
+        runner.parallel_runs = 1
+    assert len(os.listdir(static)) == n_files                          # run_args files removed
+    # and the sequential path still reads its own results folder
+    inputs = make_inputs(w.arch.n_inputs, K, seed=34)
+    assert_same(runner.run(w, inputs), simulate(w, runner.params, inputs))
+
+
+def test_parallel_runs_checked():
+    with pytest.raises(ValueError, match="parallel_runs"):
+        Runner("4-2", device="runtime", parallel_runs=2)
+    with pytest.raises(ValueError, match="parallel_runs"):
+        Runner("4-2", device="cpp_standalone", parallel_runs=0)
+
+
+@pytest.mark.standalone
 @pytest.mark.slow
 def test_standalone_input_capacity_grows(standalone_case):
     text, _, w, runner = standalone_case

@@ -103,8 +103,11 @@ def test_reference_differs_from_exact_where_coupled(table):
         assert np.abs(ref[name] - ex[name]).max() > 1e-3 * np.abs(ex[name]).max()
 
 
-def literal_reference(rec, w, params, labels, table, s_min=1e-4):
-    """The 'reference' formulas, loop by loop: per sample, per neuron, per synapse."""
+def literal_reference(rec, w, params, labels, table, s_min=1e-4, silent=0.0):
+    """The 'reference' formulas, loop by loop: per sample, per neuron, per synapse.
+
+    ``silent``: the pre ratio where the pre or the post neuron is silent (the
+    authors' code: 0.5), in the error sent below and the recurrent system."""
     K = len(w.layers)
     grads = {name: np.zeros_like(a) for name, a in w.trainable().items()}
     B = rec.batch_size
@@ -158,8 +161,9 @@ def literal_reference(rec, w, params, labels, table, s_min=1e-4):
                 for i in range(n):
                     A[i, i] = s[i]
                     for q in range(n):
-                        if lw.rec_mask[i, q] and o[q] > 0:
-                            A[i, q] -= lw.rec[i, q] * (er[i, q] / o[q]) / nu
+                        if lw.rec_mask[i, q]:
+                            r = er[i, q] / o[q] if (o[q] > 0 and o[i] > 0) else silent
+                            A[i, q] -= lw.rec[i, q] * r / nu
                 y_down = np.linalg.solve(A.T, g / nu)
             y_w = y_ref.copy()
             if kind == "output":
@@ -177,9 +181,9 @@ def literal_reference(rec, w, params, labels, table, s_min=1e-4):
                         grads[f"rec{k}"][i, q] += y_w[i] * er[i, q] / B
             g_new = np.zeros(n_pre)
             for j in range(n_pre):
-                if o_pre[j] > 0:
-                    for i in range(n):
-                        g_new[j] += y_down[i] * lw.ff[i, j] * e[i, j] / o_pre[j]
+                for i in range(n):
+                    r = e[i, j] / o_pre[j] if (o_pre[j] > 0 and o[i] > 0) else silent
+                    g_new[j] += y_down[i] * lw.ff[i, j] * r
             g = g_new
     return grads
 
@@ -198,6 +202,67 @@ def test_reference_matches_literal_loops(arch, recurrent, table):
     w2.layers[-1].rec[w2.layers[-1].rec_mask] = -0.9
     got2 = backward(rec, w2, p, labels, option="reference", tables=table).grads
     assert np.abs(got2["ff3" if "ff3" in lit else "ff2"] - lit["ff3" if "ff3" in lit else "ff2"]).max() > 1e-6
+
+
+def _with_silent_neurons(case, k, n_silent):
+    """The case with the first ``n_silent`` neurons of layer k silenced in every sample."""
+    rec, w, p, labels = case
+    layers = [list(lay) for lay in rec.layers]
+    for b, tr in enumerate(layers[k]):
+        keep = tr.neuron >= n_silent
+        layers[k][b] = SpikeTrains(tr.neuron[keep], tr.step[keep], tr.n_neurons, tr.n_steps)
+    return Recording(layers), w, p, labels
+
+
+@pytest.mark.parametrize("arch,recurrent", [("20-15-R12-5", "all"), ("12-R10-4", "reservoir")])
+def test_authors_silent_ratio_matches_literal_loops(arch, recurrent, table):
+    case = small_network(arch, recurrent=recurrent)
+    case = _with_silent_neurons(_with_silent_neurons(case, 1, 3), 2, 2)    # silent pre and post neurons
+    rec, w, p, labels = case
+    settings = EngineSettings(option="reference", silent_ratio=0.5)
+    got = backward(rec, w, p, labels, settings, tables=table).grads
+    lit = literal_reference(rec, w, p, labels, table, silent=0.5)
+    spec = backward(rec, w, p, labels, option="reference", tables=table).grads
+    for name in lit:
+        scale = np.abs(lit[name]).max()
+        assert scale > 0
+        assert np.abs(got[name] - lit[name]).max() < REFERENCE_LOOP_RTOL * scale, name
+    # the silent ratio leaves the top layer's gradient alone; two layers further down
+    # (the reference option weights the recurrent layer with g / (nu s)) it changes it
+    top = f"ff{len(w.layers)}"
+    assert np.abs(got[top] - spec[top]).max() <= REFERENCE_LOOP_RTOL * np.abs(spec[top]).max()
+    if len(w.layers) > 2:
+        assert np.abs(got["ff1"] - spec["ff1"]).max() > 1e-3 * np.abs(spec["ff1"]).max()
+
+
+@pytest.mark.parametrize("solver", ["dense", "sparse", "reduced"])
+def test_exact_with_silent_ratio_matches_finite_differences(solver, table):
+    case = _with_silent_neurons(small_network("20-15-R12-5", recurrent="reservoir"), 2, 3)
+    _, errs = _fd(case, table, EngineSettings(silent_ratio=0.5, solver=solver))
+    assert max(e for e, _ in errs.values()) < FD_RTOL
+
+
+@pytest.mark.parametrize("option", ["exact", "reference"])
+def test_threads_over_samples_give_the_same_gradients(option, table):
+    rec, w, p, labels = small_network("20-15-R12-5", recurrent="reservoir")
+    sw = np.linspace(0.5, 2.0, rec.batch_size)
+    one = backward(rec, w, p, labels, EngineSettings(option=option), sample_weight=sw, tables=table)
+    two = backward(rec, w, p, labels, EngineSettings(option=option, threads=2), sample_weight=sw, tables=table)
+    assert rec.batch_size >= 2 and one.active.sum() >= 2
+    for name, g in one.grads.items():
+        assert np.abs(g).max() > 0
+        np.testing.assert_allclose(two.grads[name], g, rtol=1e-12, atol=1e-12 * np.abs(g).max())
+    for k in range(1, len(w.layers) + 1):
+        np.testing.assert_array_equal(two.s[k], one.s[k])
+    np.testing.assert_array_equal(two.loss, one.loss)
+    with pytest.raises(ValueError, match="threads"):
+        EngineSettings(threads=0)
+
+
+def test_silent_ratio_setting_is_checked():
+    for bad in (-0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="silent_ratio"):
+            EngineSettings(silent_ratio=bad)
 
 
 # -- settings, solvers, precision -------------------------------------------------------

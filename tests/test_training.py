@@ -62,6 +62,25 @@ def test_training_through_brian2_cpp_standalone(tmp_path):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_training_with_two_workers(tmp_path):
+    """workers=2: each batch is two Brian2 runs at once and two gradient threads.
+
+    After one batch the weights equal the one-worker run's up to the order of
+    float summation, the test pass then sees the same network; a longer run learns."""
+    cfg = TrainConfig(**SMALL, epochs=1, train_limit=16, test_limit=64).replace(device="cpp_standalone")
+    one = train(cfg, tmp_path / "one", progress=False)
+    two = train(cfg.replace(workers=2), tmp_path / "two", progress=False)
+    a, b = read_weights(tmp_path / "one"), read_weights(tmp_path / "two")
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-6, err_msg=k)   # lr 0.004
+    assert two["test_accuracy"].iloc[0] == one["test_accuracy"].iloc[0]
+    full = cfg.replace(epochs=2, train_limit=480, test_limit=200, workers=2)
+    metrics = train(full, tmp_path / "full", progress=False)
+    assert metrics["test_accuracy"].iloc[-1] > 30.0          # chance 10 %
+
+
 def test_resume_after_kill_ends_with_the_same_weights(tmp_path):
     args = ["--dataset", "builtin", "--arch", "784-30-R15-10", "--thresholds", "10,10,10",
             "--batch-size", "16", "--lr", "0.004", "--device", "numpy", "--seed", "5",

@@ -27,6 +27,15 @@ rebuilds with twice the capacity.
 Brian2 globals (device, preferences) are set inside the runner and restored
 after each call. Only one standalone runner can be open at a time in a
 process (Brian2's standalone device is a process-wide singleton).
+
+``parallel_runs = N`` (cpp_standalone) starts up to N copies of the one
+compiled binary at once, each on its own chunk of K samples with its own
+results folder (``results_0`` ...): Brian2 compiles once, the samples are
+independent, and a chunk is one process, so a batch of N*K samples uses N
+cores without OpenMP (which was slower here, BRIAN2_NOTES finding 3) and
+without a second Python process. The run-time arguments are written exactly
+as ``device.run`` writes them (Brian2's own ``_prepare_*_run_arg``)
+and the monitors are read back through Brian2 from each results folder.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import warnings
@@ -147,6 +157,8 @@ class Runner:
     openmp_threads : cpp_standalone OpenMP threads (0 = off; on a 2-core
         machine OpenMP was slower, BRIAN2_NOTES finding 3).
     extra_compile_args : replace Brian2's C++ compiler flags if given.
+    parallel_runs : cpp_standalone: run up to this many chunks of K samples
+        at once, one process each (default 1: one after the other).
     cuda_extra_nvcc_args : extra nvcc flags for cuda_standalone.
     compile_only : cuda_standalone without a GPU: skip GPU detection
         (gpu_id 0, compute capability 7.5 unless set in Brian2's prefs), so
@@ -163,7 +175,7 @@ class Runner:
                  samples_per_run: int = 16, dt=None, recurrent_masks=None, build_dir=None,
                  keep_build_dir: bool = False, input_capacity: int | None = None,
                  openmp_threads: int = 0, extra_compile_args=None, cuda_extra_nvcc_args=None,
-                 compile_only: bool = False):
+                 compile_only: bool = False, parallel_runs: int = 1):
         from brian2 import ms
         if isinstance(arch, str):
             arch = parse_architecture(arch)
@@ -177,6 +189,11 @@ class Runner:
             raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
         if int(samples_per_run) != samples_per_run or samples_per_run < 1:
             raise ValueError(f"samples_per_run must be a positive integer, got {samples_per_run!r}")
+        if int(parallel_runs) != parallel_runs or parallel_runs < 1:
+            raise ValueError(f"parallel_runs must be a positive integer, got {parallel_runs!r}")
+        if parallel_runs > 1 and device != "cpp_standalone":
+            raise ValueError("parallel_runs > 1 needs device='cpp_standalone'")
+        self.parallel_runs = int(parallel_runs)
         self.arch = arch
         self.device_name = device
         self.n_steps = int(n_steps)
@@ -460,7 +477,9 @@ class Runner:
         n_in, T = self.arch.n_inputs, self.n_steps
         neuron = np.concatenate([tr.neuron for tr in chunk]) if chunk else np.zeros(0, np.int64)
         step = np.concatenate([tr.step + b * T for b, tr in enumerate(chunk)]) + offset
-        order = np.lexsort((step, neuron))                     # neuron-major, then time
+        # neuron-major, then time: the samples come in order, each sorted by step, so a
+        # stable sort on the neuron alone is enough (a radix sort for 16-bit keys)
+        order = np.argsort(neuron.astype(np.int16 if n_in < 2 ** 15 else np.int32), kind="stable")
         neuron, step = neuron[order], step[order]
         counts = np.bincount(neuron, minlength=n_in)
         starts = np.zeros(n_in, np.int64)
@@ -508,13 +527,17 @@ class Runner:
         vecs = self._weight_vectors(weights)
         per_layer = [[] for _ in self.arch.trained]
         t0 = time.perf_counter()
-        for chunk in chunks:
+        P = self.parallel_runs
+        for group in ([chunks[a:a + P] for a in range(0, len(chunks), P)] if P > 1 else [[c] for c in chunks]):
             if self.device_name == "runtime":
-                res = self._run_runtime(vecs, chunk)
+                results = [self._run_runtime(vecs, group[0])]
+            elif len(group) == 1:
+                results = [self._run_standalone(vecs, group[0])]
             else:
-                res = self._run_standalone(vecs, chunk)
-            for k, trains in enumerate(res):
-                per_layer[k].extend(trains[:len(chunk)])
+                results = self._run_standalone_many(vecs, group)
+            for chunk, res in zip(group, results):
+                for k, trains in enumerate(res):
+                    per_layer[k].extend(trains[:len(chunk)])
         self.timings["run_s"] += time.perf_counter() - t0
         self.timings["runs"] += len(chunks)
         return Recording([list(inputs)] + per_layer)
@@ -536,10 +559,13 @@ class Runner:
         for k, (mon, spec) in enumerate(zip(self._mons, self.arch.trained), start=1):
             i = np.asarray(mon.i[:], dtype=np.int64)
             t = np.rint(np.asarray(mon.t_[:]) / dt_s).astype(np.int64) - offset
-            v = np.asarray(mon.v_[:] if hasattr(mon, "v_") else mon.v[:], dtype=np.float64)
+            # a copy: in runtime mode the monitor hands out views of its buffers, which the next run reuses
+            v = np.array(mon.v_[:] if hasattr(mon, "v_") else mon.v[:], dtype=np.float64)
             sample = t // T
-            order = np.lexsort((i, t))
-            i, t, v, sample = i[order], t[order], v[order], sample[order]
+            key = t * spec.size + i
+            if key.size > 1 and np.any(key[1:] <= key[:-1]):     # Brian2 records by step, then index
+                order = np.lexsort((i, t))
+                i, t, v, sample = i[order], t[order], v[order], sample[order]
             bounds = np.searchsorted(sample, np.arange(n_samples + 1))
             out.append([SpikeTrains(i[a:b], t[a:b] - s * T, spec.size, T, v=v[a:b])
                         for s, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))])
@@ -568,10 +594,9 @@ class Runner:
             self._check_order()
             return self._split(len(chunk), offset)
 
-    def _run_standalone(self, vecs, chunk) -> list[list[SpikeTrains]]:
-        values, ptr = self._event_list(chunk, 0)
-        if values.size > self.input_capacity:
-            self._grow(values.size)
+    def _run_args(self, vecs, chunk, events=None) -> dict:
+        """run_args of one chunk (the input list padded to capacity, every weight vector)."""
+        values, ptr = self._event_list(chunk, 0) if events is None else events
         cap = self.input_capacity
         padded = np.full(cap, -1.0)
         padded[:values.size] = values
@@ -580,7 +605,19 @@ class Runner:
         for (k, kind, s, idx), w in zip(self._syn, vecs):
             items.append((s.w, w, self._n_synapses(k, kind, idx), f"layer {k} {kind} weights"))
         _check_run_args(items)
-        run_args = {key: val for key, val, _, _ in items}
+        return {key: val for key, val, _, _ in items}
+
+    def _ensure_capacity(self, chunks) -> list:
+        """Event lists of the chunks; grow (rebuild) first if one does not fit."""
+        events = [self._event_list(c, 0) for c in chunks]
+        need = max(v.size for v, _ in events)
+        if need > self.input_capacity:
+            self._grow(need)
+        return events
+
+    def _run_standalone(self, vecs, chunk) -> list[list[SpikeTrains]]:
+        events = self._ensure_capacity([chunk])
+        run_args = self._run_args(vecs, chunk, events[0])
         dev = self._dev
         with brian_globals():
             try:
@@ -594,6 +631,73 @@ class Runner:
                         os.remove(lock)
             self._check_order()
             return self._split(self.samples_per_run, 0)
+
+    def _run_standalone_many(self, vecs, chunks) -> list[list[list[SpikeTrains]]]:
+        """Run several chunks at once: one process of the compiled binary each."""
+        from brian2 import prefs
+        from brian2.utils.filelock import FileLock
+        events = self._ensure_capacity(chunks)
+        dev = self._dev
+        written, procs, dirs = set(), [], []
+        with brian_globals():
+            run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
+            run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
+            env = dict(os.environ)
+            env.update(prefs["devices.cpp_standalone.run_environment_variables"])
+            env.update(dev.run_environment_variables)
+            default_results = dev.results_dir
+            try:
+                for r, chunk in enumerate(chunks):
+                    args = []
+                    for key, value in self._run_args(vecs, chunk, events[r]).items():
+                        from brian2 import TimedArray
+                        prepare = (dev._prepare_timed_array_run_arg if isinstance(key, TimedArray)
+                                   else dev._prepare_variableview_run_arg)
+                        name, string_value, value_name, value_ar = prepare(key, value)
+                        if value_name:
+                            fname = os.path.join(self._build_dir, "static_arrays", value_name)
+                            if value_name not in written:
+                                with FileLock(fname + ".lock"):
+                                    if not os.path.exists(fname):
+                                        value_ar.tofile(fname)
+                                if os.path.exists(fname + ".lock"):
+                                    os.remove(fname + ".lock")
+                                written.add(value_name)
+                        args.append(f"{name}={string_value}")
+                    rdir = os.path.join(self._build_dir, f"results_{r}", "")
+                    os.makedirs(rdir, exist_ok=True)
+                    dirs.append(rdir)
+                    out = open(os.path.join(rdir, "stdout.txt"), "w")
+                    procs.append((subprocess.Popen(run_cmd + ["--results_dir", rdir] + args, cwd=self._build_dir,
+                                                   stdout=out, stderr=subprocess.STDOUT, env=env), out))
+                failed = []
+                for r, (proc, out) in enumerate(procs):
+                    if proc.wait() != 0:
+                        failed.append(r)
+                    out.close()
+                if failed:
+                    with open(os.path.join(dirs[failed[0]], "stdout.txt")) as fh:
+                        tail = fh.read()[-2000:]
+                    raise RuntimeError(f"the Brian2 binary failed on chunk(s) {failed} "
+                                       f"(project directory {self._build_dir}):\n{tail}")
+                results = []
+                dev.has_been_run = True
+                for rdir in dirs:
+                    dev.results_dir = rdir
+                    self._check_order()
+                    results.append(self._split(self.samples_per_run, 0))
+                return results
+            finally:
+                for proc, out in procs:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                    out.close()
+                dev.results_dir = default_results
+                for name in written:
+                    fname = os.path.join(self._build_dir, "static_arrays", name)
+                    if os.path.exists(fname):
+                        os.remove(fname)
 
     def _n_synapses(self, k: int, kind: str, idx) -> int:
         if kind == "ff":

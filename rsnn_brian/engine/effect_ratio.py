@@ -395,10 +395,21 @@ def load_reference_table(path: str | Path) -> EffectRatioTable:
 # ---------------------------------------------------------------------------
 # ratios and self factor
 
-def pre_ratio(e: np.ndarray, o_pre: np.ndarray) -> np.ndarray:
-    """``R_ij = e_ij / o_j`` (0 where o_j = 0): e (B, n_post, n_pre), o_pre (B, n_pre)."""
+def pre_ratio(e: np.ndarray, o_pre: np.ndarray, o_post: np.ndarray | None = None,
+              silent: float = 0.0) -> np.ndarray:
+    """``R_ij = e_ij / o_j``: e (B, n_post, n_pre), o_pre (B, n_pre), o_post (B, n_post).
+
+    Where o_j = 0 or o_i = 0 the ratio is ``silent``: 0 in the spec, 0.5 in the
+    authors' code (``EngineSettings.silent_ratio``); ``o_post`` is only needed
+    when ``silent`` is not 0.
+    """
     o = o_pre[:, None, :]
-    return np.divide(e, o, out=np.zeros_like(e), where=o > 0)
+    if silent == 0.0:
+        return np.divide(e, o, out=np.zeros_like(e), where=o > 0)
+    if o_post is None:
+        raise ValueError("pre_ratio: a non-zero silent ratio needs the post counts")
+    both = (o > 0) & (o_post[:, :, None] > 0)
+    return np.divide(e, o, out=np.full(e.shape, silent, dtype=e.dtype), where=both)
 
 
 def q_matrix(table: EffectRatioTable, o_pre: np.ndarray, o_post: np.ndarray,

@@ -57,6 +57,11 @@ class EngineSettings:
     s_min : recurrent layers keep ``|s_i| >= s_min`` (sign kept).
     q_silent_pre : 'clamp' (spec: n_pre clamped to the table's range, so a
         silent pre neuron uses row 1) or 'zero' (Q = 0 where o_j = 0).
+    silent_ratio : the pre ratio ``R_ij`` where o_j = 0 or o_i = 0: 0 in the
+        spec (no error flows through a silent neuron), 0.5 in the authors'
+        code (``Spiking.cu``/``Reservoir.cu``: errors pass through silent
+        neurons with half their weight, in the error sent below and in the
+        recurrent system; the lateral factor has no terms for silent neurons).
     loss : desired counts, margin, artificial label spikes.
     solver : linear systems of recurrent/output layers: 'dense' (batched
         ``np.linalg.solve`` on (B, n, n), one right-hand side per sample),
@@ -71,10 +76,18 @@ class EngineSettings:
     q_silent_pre: str = "clamp"
     loss: LossSettings = field(default_factory=LossSettings)
     solver: str = "auto"
+    silent_ratio: float = 0.0
     #: OpenBLAS threads during the backward pass (None: leave as is). Small batched
     #: solves with threaded OpenBLAS stall for seconds when the cores are shared
     #: (measured: 11 ms single-threaded vs up to 9 s), so the default is 1.
     blas_threads: int | None = 1
+    #: Threads over samples: the batch is cut into this many parts whose
+    #: gradients are computed at once (NumPy releases the GIL in its kernels)
+    #: and summed. Each part uses ``blas_threads`` BLAS threads.
+    threads: int = 1
+    #: At most this many samples per part (0: no limit): the S-PSP tensors of a part
+    #: are (part, n_post, n_pre), so this bounds the memory of the backward pass.
+    chunk: int = 32
 
     def __post_init__(self):
         if self.option not in ("exact", "reference"):
@@ -87,6 +100,12 @@ class EngineSettings:
             raise ValueError(f"EngineSettings.solver must be 'auto', 'dense' or 'sparse', got {self.solver!r}")
         if not self.s_min > 0:
             raise ValueError("EngineSettings.s_min must be > 0")
+        if int(self.chunk) != self.chunk or self.chunk < 0:
+            raise ValueError(f"EngineSettings.chunk must be an integer >= 0, got {self.chunk!r}")
+        if int(self.threads) != self.threads or self.threads < 1:
+            raise ValueError(f"EngineSettings.threads must be a positive integer, got {self.threads!r}")
+        if not (np.isfinite(self.silent_ratio) and self.silent_ratio >= 0):
+            raise ValueError(f"EngineSettings.silent_ratio must be a finite number >= 0, got {self.silent_ratio!r}")
 
 
 @dataclass
@@ -243,15 +262,19 @@ def blas_threads(n: int | None):
 
 
 def solve_coupled(s: np.ndarray, rec: np.ndarray, mask: np.ndarray, e_rec: np.ndarray,
-                  o: np.ndarray, nu: float, rhs: np.ndarray, solver: str = "auto") -> np.ndarray:
+                  o: np.ndarray, nu: float, rhs: np.ndarray, solver: str = "auto",
+                  silent: float = 0.0) -> np.ndarray:
     """Solve ``A_b^T y_b = rhs_b`` for every sample, ``A = diag(s) - (U * Rrec) / nu``.
 
     s, o, rhs (B, n); rec, mask (n, n); e_rec (B, n, n) with
-    ``Rrec = e_rec / o_pre``. Returns y (B, n). Never forms an inverse.
+    ``Rrec = e_rec / o_pre`` (``silent`` where o_pre or o_post is 0).
+    Returns y (B, n). Never forms an inverse.
     """
     B, n = s.shape
     if solver == "auto":
-        solver = "reduced"
+        solver = "reduced" if silent == 0.0 else "dense"
+    if solver == "reduced" and silent != 0.0:
+        solver = "dense"          # silent neurons are coupled through the silent ratio
     if solver == "reduced":
         # A[p, i] = 0 whenever p is silent (e_pi = 0) or i is silent (R_pi = 0), so
         # for a silent neuron y = rhs / s, and the firing neurons form their own system.
@@ -276,13 +299,15 @@ def solve_coupled(s: np.ndarray, rec: np.ndarray, mask: np.ndarray, e_rec: np.nd
         y[bb, order[bb, jj]] = y_sub[bb, jj]
         return y
     if solver == "dense":
-        r_rec = pre_ratio(np.asarray(e_rec, dtype=np.float64), o)
+        r_rec = pre_ratio(np.asarray(e_rec, dtype=np.float64), o, o, silent)
         A = s[:, :, None] * np.eye(n) - rec[None] * r_rec / nu
         return np.linalg.solve(np.swapaxes(A, 1, 2), rhs[:, :, None])[:, :, 0]
     post, pre = np.nonzero(mask)
     o_pre = o[:, pre].astype(np.float64)
+    both = (o_pre > 0) & (o[:, post] > 0)
     vals = np.divide(e_rec[:, post, pre].astype(np.float64) * (rec[post, pre] / nu), o_pre,
-                     out=np.zeros(o_pre.shape), where=o_pre > 0)         # (B, nnz) = (U*R)/nu
+                     out=np.broadcast_to(silent * rec[post, pre] / nu, o_pre.shape).copy(),
+                     where=both)                                         # (B, nnz) = (U*R)/nu
     base = (np.arange(B) * n)[:, None]
     diag = np.arange(n)[None, :]
     # A^T[p, i] = -vals(i, p); diagonal s
@@ -334,11 +359,25 @@ def backward(recording: Recording, weights: NetworkWeights, params, labels,
     grads = {name: np.zeros(a.shape) for name, a in weights.trainable().items()}
     s_all = [None] * (K + 1)
     if idx.size:
-        sub = recording if idx.size == B else Recording([[lay[b] for b in idx] for lay in recording.layers])
+        n_parts = max(int(settings.threads), -(-idx.size // settings.chunk) if settings.chunk else 1)
+        parts = [p for p in np.array_split(idx, min(n_parts, idx.size)) if p.size]
+        if tables is None:     # load or make the tables once, not in every thread
+            tables = resolve_tables(None, with_params(params, K), recording.n_steps, cache_dir)[1:]
+
+        def part(sel):
+            sub = recording if sel.size == B else Recording([[lay[b] for b in sel] for lay in recording.layers])
+            return _backward(sub, weights, params, labels[sel], settings,
+                             None if sample_weight is None else sample_weight[sel], tables, cache_dir)
+
         with blas_threads(settings.blas_threads):
-            grads, s_all = _backward(sub, weights, params, labels[idx], settings,
-                                     None if sample_weight is None else sample_weight[idx], tables, cache_dir)
-        grads = {name: arr * (idx.size / B) for name, arr in grads.items()}
+            if settings.threads == 1 or len(parts) == 1:
+                outs = [part(sel) for sel in parts]
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+                with ThreadPoolExecutor(min(int(settings.threads), len(parts))) as pool:
+                    outs = list(pool.map(part, parts))
+        grads = {name: sum(o[0][name] * (p.size / B) for o, p in zip(outs, parts)) for name in outs[0][0]}
+        s_all = [None] + [np.concatenate([o[1][k] for o in outs]) for k in range(1, K + 1)]
     pred = predict(out_counts)
     return BackwardResult(grads, loss, out_counts, pred, pred == labels,
                           [recording.counts(k) for k in range(K + 1)], active, s_all)
@@ -378,13 +417,15 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", spla.MatrixRankWarning)
                     y = solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g / nu,
-                                      settings.solver)
+                                      settings.solver, settings.silent_ratio)
             except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
                 raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
         _finite(f"error of layer {k}", y)
         if settings.option == "reference" and kind != "hidden":
             yw = y_ref
             if kind == "output":
+                # no silent ratio here: the authors' lateral factor keeps only terms between
+                # firing neurons and the label (whose artificial spikes make it firing here)
                 r_rec = pre_ratio(np.asarray(op.e_rec[k], dtype=np.float64), op.counts[k])
                 yw = yw * _finite("lateral factor", lateral_factor(lw.rec, r_rec, nu))
         else:
@@ -399,6 +440,11 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
             num = np.matmul(y_down.astype(e.dtype)[:, None, :], e * lw.ff.astype(e.dtype))[:, 0, :]
             o_pre = op.counts[k - 1]
             g = np.divide(num.astype(np.float64), o_pre, out=np.zeros(o_pre.shape), where=o_pre > 0)
+            c = settings.silent_ratio
+            if c:
+                # R_ij = c where o_j = 0 (every post i) or o_i = 0 (e_ij = 0, so not in num)
+                y_sil = np.where(op.counts[k] > 0, 0.0, y_down)
+                g = g + c * np.where(o_pre > 0, y_sil @ lw.ff, y_down @ lw.ff)
             _finite(f"error arriving at layer {k - 1}", g)
     for name, arr in grads.items():
         _finite(f"gradient {name}", arr)

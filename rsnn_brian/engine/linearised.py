@@ -49,10 +49,10 @@ class LinearisedModel:
         for k in range(1, K + 1):
             zpost = self.arch.layers[k].kind != "recurrent"
             o_pre, o = op.counts[k - 1], op.counts[k]
-            self.R.append(pre_ratio(op.e_ff[k], o_pre))
+            self.R.append(pre_ratio(op.e_ff[k], o_pre, o, self.settings.silent_ratio))
             self.Q.append(q_matrix(op.tables[k], o_pre, o, zpost, zpre))
             if op.e_rec[k] is not None:
-                self.Rrec.append(pre_ratio(op.e_rec[k], o))
+                self.Rrec.append(pre_ratio(op.e_rec[k], o, o, self.settings.silent_ratio))
                 self.Qrec.append(q_matrix(op.tables[k], o, o, zpost, zpre))
             else:
                 self.Rrec.append(None)
