@@ -634,7 +634,7 @@ class Runner:
 
     def _run_standalone_many(self, vecs, chunks) -> list[list[list[SpikeTrains]]]:
         """Run several chunks at once: one process of the compiled binary each."""
-        from brian2 import prefs
+        from brian2 import TimedArray, prefs
         from brian2.utils.filelock import FileLock
         events = self._ensure_capacity(chunks)
         dev = self._dev
@@ -650,7 +650,6 @@ class Runner:
                 for r, chunk in enumerate(chunks):
                     args = []
                     for key, value in self._run_args(vecs, chunk, events[r]).items():
-                        from brian2 import TimedArray
                         prepare = (dev._prepare_timed_array_run_arg if isinstance(key, TimedArray)
                                    else dev._prepare_variableview_run_arg)
                         name, string_value, value_name, value_ar = prepare(key, value)
