@@ -272,7 +272,7 @@ def solve_coupled(s: np.ndarray, rec: np.ndarray, mask: np.ndarray, e_rec: np.nd
     """
     B, n = s.shape
     if solver == "auto":
-        solver = "reduced" if silent == 0.0 else "dense"
+        solver = "reduced"
     if solver == "reduced" and silent != 0.0:
         solver = "dense"          # silent neurons are coupled through the silent ratio
     if solver == "reduced":
