@@ -121,7 +121,8 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .training import evaluate_run
-    evaluate_run(args.run_dir, split=args.split, device=args.device, limit=args.limit)
+    evaluate_run(args.run_dir, split=args.split, device=args.device, limit=args.limit,
+                 checkpoint=args.checkpoint, samples_per_run=args.samples_per_run)
     return 0
 
 
@@ -143,8 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train an RSNN with ST-RSBP")
     _add_train_args(p)
     p.set_defaults(func=cmd_train)
-    p = sub.add_parser("evaluate", help="evaluate a run's latest checkpoint")
+    p = sub.add_parser("evaluate", help="evaluate a run's latest (or any) checkpoint")
     p.add_argument("run_dir")
+    p.add_argument("--checkpoint", default=None,
+                   help="file in RUN_DIR/checkpoints (e.g. epoch-000.npz) or a path; default latest.npz")
+    p.add_argument("--samples-per-run", type=int, default=None,
+                   help="samples per simulator run while evaluating (default: as in training)")
     p.add_argument("--split", choices=["test", "train"], default="test")
     p.add_argument("--device", choices=["cpp_standalone", "runtime", "numpy"], default=None)
     p.add_argument("--limit", type=int, default=None)

@@ -450,29 +450,52 @@ def train(cfg: TrainConfig | None, run_dir: str | Path, resume: bool = False, pr
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", device: str | None = None,
-                 limit: int | None = None) -> dict:
-    """Evaluate a run's latest weights; print and return accuracy and per-class accuracy."""
+                 limit: int | None = None, checkpoint: str | Path | None = None,
+                 samples_per_run: int | None = None) -> dict:
+    """Evaluate a run's weights; print and return accuracy and per-class accuracy.
+
+    checkpoint: a file in ``RUN_DIR/checkpoints`` (e.g. ``epoch-000.npz``) or a path; default
+    ``latest.npz``. samples_per_run: samples per simulator run during evaluation (default: the
+    run's batch size, or its ``samples_per_run`` for batch size 1; a batch-1 run trained with
+    ``--samples-per-run 1`` tests much faster with e.g. 64). Nothing in the run directory is written.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml)")
+    if samples_per_run is not None and int(samples_per_run) < 1:
+        raise ValueError(f"samples_per_run must be a positive integer, got {samples_per_run!r}")
     cfg = load_config(run_dir / "config.toml")
     changes = {"device": device}
     if limit is not None:
         changes["test_limit" if split == "test" else "train_limit"] = limit
+    if samples_per_run is not None:       # evaluation only: batch size 1 makes the runner use samples_per_run
+        changes.update(samples_per_run=int(samples_per_run), batch_size=1)
     cfg = cfg.replace(**changes)
     trainer = Trainer(cfg, run_dir, progress=True)
-    latest = run_dir / "checkpoints" / "latest.npz"
-    if not latest.is_file():
-        raise FileNotFoundError(f"{run_dir} has no checkpoint yet (checkpoints/latest.npz)")
-    trainer.restore(latest)
+    if checkpoint is None:
+        path = run_dir / "checkpoints" / "latest.npz"
+        if not path.is_file():
+            raise FileNotFoundError(f"{run_dir} has no checkpoint yet (checkpoints/latest.npz)")
+    else:
+        path = Path(checkpoint)
+        if not path.is_file():
+            path = run_dir / "checkpoints" / checkpoint
+        if not path.is_file():
+            have = sorted(p.name for p in (run_dir / "checkpoints").glob("*.npz"))
+            raise FileNotFoundError(f"checkpoint {checkpoint} not found (as a path or in {run_dir / 'checkpoints'}); "
+                                    f"there: {', '.join(have) or 'none'}")
+    trainer.restore(path)
     trainer.sim = make_simulator(cfg, trainer.arch, trainer.params)
+    t0 = time.perf_counter()
     try:
         ds = trainer.test_set if split == "test" else trainer.train_set
         res = trainer.evaluate(ds, desc=split)
     finally:
         _close(trainer.sim)
+    seconds = time.perf_counter() - t0
     per_class = pd.Series(res["predictions"] == ds.labels).groupby(ds.labels).mean() * 100
-    print(f"{run_dir} ({cfg.architecture}, {trainer.epoch} epochs): {split} accuracy {res['accuracy']:.2f} % "
-          f"on {len(ds)} samples")
+    print(f"{run_dir} {path.name} ({cfg.architecture}, epoch {trainer.epoch}, batch {trainer.batch_pos}): "
+          f"{split} accuracy {res['accuracy']:.2f} % on {len(ds)} samples in {seconds:.0f} s")
     print("per class (%): " + ", ".join(f"{c}: {a:.1f}" for c, a in per_class.items()))
-    return {"accuracy": res["accuracy"], "per_class": per_class.to_dict()}
+    return {"accuracy": res["accuracy"], "per_class": per_class.to_dict(), "epoch": trainer.epoch,
+            "batch_pos": trainer.batch_pos, "seconds": seconds}

@@ -46,6 +46,12 @@ def test_short_training_learns(tmp_path):
     # evaluate reproduces the last test accuracy from the checkpoint
     res = evaluate_run(run)
     assert res["accuracy"] == pytest.approx(metrics["test_accuracy"].iloc[-1])
+    # any checkpoint, in chunks of another size: the first epoch's accuracy, to the last digit
+    first = evaluate_run(run, checkpoint="epoch-000.npz", samples_per_run=7)
+    assert first["accuracy"] == pytest.approx(metrics["test_accuracy"].iloc[0])
+    assert (first["epoch"], res["epoch"]) == (1, 2)
+    with pytest.raises(FileNotFoundError, match="epoch-000.npz, epoch-001.npz"):
+        evaluate_run(run, checkpoint="epoch-007.npz")
 
 
 @pytest.mark.standalone
