@@ -103,11 +103,15 @@ def test_reference_differs_from_exact_where_coupled(table):
         assert np.abs(ref[name] - ex[name]).max() > 1e-3 * np.abs(ex[name]).max()
 
 
-def literal_reference(rec, w, params, labels, table, s_min=1e-4, silent=0.0):
+def literal_reference(rec, w, params, labels, table, s_min=1e-4, silent=0.0, below="spec"):
     """The 'reference' formulas, loop by loop: per sample, per neuron, per synapse.
 
     ``silent``: the pre ratio where the pre or the post neuron is silent (the
-    authors' code: 0.5), in the error sent below and the recurrent system."""
+    authors' code: 0.5), in the error sent below and the recurrent system.
+    ``below='authors'``: a recurrent layer's error below as ``Reservoir.cu``
+    computes it: LHS (the system A) and RHS (``w_ij R_ij``) are row-major
+    buffers that cuSOLVER reads column-major; its solution is written back and
+    read row-major as the effect-ratio matrix."""
     K = len(w.layers)
     grads = {name: np.zeros_like(a) for name, a in w.trainable().items()}
     B = rec.batch_size
@@ -165,6 +169,18 @@ def literal_reference(rec, w, params, labels, table, s_min=1e-4, silent=0.0):
                             r = er[i, q] / o[q] if (o[q] > 0 and o[i] > 0) else silent
                             A[i, q] -= lw.rec[i, q] * r / nu
                 y_down = np.linalg.solve(A.T, g / nu)
+                if below == "authors":
+                    RHS = np.zeros((n, n_pre))
+                    for i in range(n):
+                        for j in range(n_pre):
+                            r = e[i, j] / o_pre[j] if (o_pre[j] > 0 and o[i] > 0) else silent
+                            RHS[i, j] = lw.ff[i, j] * r
+                    M = A.ravel().reshape((n, n), order="F")          # what cusolverDnSgeqrf sees
+                    C = RHS.ravel().reshape((n, n_pre), order="F")    # ormqr/trsm: n rows, ldb = n
+                    X = np.linalg.solve(M, C)
+                    effect_ratio = X.ravel(order="F").reshape((n, n_pre))
+                    g = (g / nu) @ effect_ratio                       # matrixMul(curDelta, effectRatio)
+                    y_down = None
             y_w = y_ref.copy()
             if kind == "output":
                 for i in range(n):
@@ -179,6 +195,8 @@ def literal_reference(rec, w, params, labels, table, s_min=1e-4, silent=0.0):
                 if kind == "recurrent":
                     for q in range(n):
                         grads[f"rec{k}"][i, q] += y_w[i] * er[i, q] / B
+            if y_down is None:
+                continue
             g_new = np.zeros(n_pre)
             for j in range(n_pre):
                 for i in range(n):
@@ -233,6 +251,36 @@ def test_authors_silent_ratio_matches_literal_loops(arch, recurrent, table):
     assert np.abs(got[top] - spec[top]).max() <= REFERENCE_LOOP_RTOL * np.abs(spec[top]).max()
     if len(w.layers) > 2:
         assert np.abs(got["ff1"] - spec["ff1"]).max() > 1e-3 * np.abs(spec["ff1"]).max()
+
+
+@pytest.mark.parametrize("silent", [0.0, 0.5])
+def test_authors_recurrent_error_below_matches_literal_loops(silent, table):
+    """recurrent_below='authors': the error below a recurrent layer as Reservoir.cu computes it."""
+    case = small_network("14-10-R10-4", recurrent="reservoir")
+    case = _with_silent_neurons(_with_silent_neurons(case, 1, 2), 2, 2)
+    rec, w, p, labels = case
+    settings = EngineSettings(option="reference", silent_ratio=silent, recurrent_below="authors")
+    got = backward(rec, w, p, labels, settings, tables=table).grads
+    lit = literal_reference(rec, w, p, labels, table, silent=silent, below="authors")
+    spec = backward(rec, w, p, labels, EngineSettings(option="reference", silent_ratio=silent), tables=table).grads
+    for name in lit:
+        scale = np.abs(lit[name]).max()
+        assert scale > 0
+        assert np.abs(got[name] - lit[name]).max() < REFERENCE_LOOP_RTOL * scale, name
+    # only the layer below the recurrent one changes
+    for name in ("ff2", "rec2", "ff3"):
+        np.testing.assert_allclose(got[name], spec[name], rtol=1e-12, atol=1e-12 * np.abs(spec[name]).max())
+    assert np.abs(got["ff1"] - spec["ff1"]).max() > 1e-3 * np.abs(spec["ff1"]).max()
+
+
+def test_authors_recurrent_error_below_is_checked(table):
+    with pytest.raises(ValueError, match="reference"):
+        EngineSettings(option="exact", recurrent_below="authors")
+    with pytest.raises(ValueError, match="recurrent_below"):
+        EngineSettings(option="reference", recurrent_below="transposed")
+    rec, w, p, labels = small_network("20-15-R12-5", recurrent="reservoir")     # 15 below, 12 recurrent
+    with pytest.raises(ValueError, match="as many neurons"):
+        backward(rec, w, p, labels, EngineSettings(option="reference", recurrent_below="authors"), tables=table)
 
 
 @pytest.mark.parametrize("solver", ["dense", "sparse", "reduced"])

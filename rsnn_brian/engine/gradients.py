@@ -62,6 +62,15 @@ class EngineSettings:
         code (``Spiking.cu``/``Reservoir.cu``: errors pass through silent
         neurons with half their weight, in the error sent below and in the
         recurrent system; the lateral factor has no terms for silent neurons).
+    recurrent_below : how a recurrent layer's error reaches the layer below.
+        'spec': ``g_below = (W * R)^T y`` with ``A^T y = g / nu`` (spec 4).
+        'authors': what the authors' ``Reservoir.cu`` computes,
+        ``g_below = A^-T (W * R)^T (g / nu)``: the linear system applied on the
+        side of the layer below. Their cuSOLVER call (``linearSolverQR``) reads
+        the row-major matrices as column-major, so it returns
+        ``RHS * LHS^-1`` where ``LHS^-1 * RHS`` was meant; defined only when the
+        layer below has as many neurons as the recurrent layer (true of all
+        their networks). 'reference' option only.
     loss : desired counts, margin, artificial label spikes.
     solver : linear systems of recurrent/output layers: 'dense' (batched
         ``np.linalg.solve`` on (B, n, n), one right-hand side per sample),
@@ -77,6 +86,7 @@ class EngineSettings:
     loss: LossSettings = field(default_factory=LossSettings)
     solver: str = "auto"
     silent_ratio: float = 0.0
+    recurrent_below: str = "spec"
     #: OpenBLAS threads during the backward pass (None: leave as is). Small batched
     #: solves with threaded OpenBLAS stall for seconds when the cores are shared
     #: (measured: 11 ms single-threaded vs up to 9 s), so the default is 1.
@@ -104,6 +114,11 @@ class EngineSettings:
             raise ValueError(f"EngineSettings.chunk must be an integer >= 0, got {self.chunk!r}")
         if int(self.threads) != self.threads or self.threads < 1:
             raise ValueError(f"EngineSettings.threads must be a positive integer, got {self.threads!r}")
+        if self.recurrent_below not in ("spec", "authors"):
+            raise ValueError(f"EngineSettings.recurrent_below must be 'spec' or 'authors', got {self.recurrent_below!r}")
+        if self.recurrent_below == "authors" and self.option != "reference":
+            raise ValueError("EngineSettings.recurrent_below='authors' reproduces the authors' code and goes "
+                             "with option='reference' only")
         if not (np.isfinite(self.silent_ratio) and self.silent_ratio >= 0):
             raise ValueError(f"EngineSettings.silent_ratio must be a finite number >= 0, got {self.silent_ratio!r}")
 
@@ -435,8 +450,14 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
         if lw.rec is not None and lw.rec_trainable:
             grads[f"rec{k}"] = (np.einsum("bi,bij->ij", ywc, op.e_rec[k], optimize=True)
                                 .astype(np.float64) / B) * lw.rec_mask
+        authors_below = settings.recurrent_below == "authors" and kind == "recurrent"
         if k > 1:
             y_down = y_ref if (settings.option == "reference" and kind == "output") else y
+            if authors_below:
+                if lw.ff.shape[1] != lw.ff.shape[0]:
+                    raise ValueError(f"recurrent_below='authors' needs layer {k - 1} to have as many neurons as "
+                                     f"the recurrent layer {k} ({lw.ff.shape[1]} != {lw.ff.shape[0]})")
+                y_down = g / nu
             num = np.matmul(y_down.astype(e.dtype)[:, None, :], e * lw.ff.astype(e.dtype))[:, 0, :]
             o_pre = op.counts[k - 1]
             g = np.divide(num.astype(np.float64), o_pre, out=np.zeros(o_pre.shape), where=o_pre > 0)
@@ -445,6 +466,16 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
                 # R_ij = c where o_j = 0 (every post i) or o_i = 0 (e_ij = 0, so not in num)
                 y_sil = np.where(op.counts[k] > 0, 0.0, y_down)
                 g = g + c * np.where(o_pre > 0, y_sil @ lw.ff, y_down @ lw.ff)
+            if authors_below:
+                # the authors' order: (W * R)^T (g / nu) first, then the layer's system
+                # A^T x = z, indexed as if the layer below were this layer
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error", spla.MatrixRankWarning)
+                        g = solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g,
+                                          settings.solver, settings.silent_ratio)
+                except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
+                    raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
             _finite(f"error arriving at layer {k - 1}", g)
     for name, arr in grads.items():
         _finite(f"gradient {name}", arr)
