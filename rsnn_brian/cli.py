@@ -27,6 +27,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--silent-ratio", type=float,
                    help="pre ratio R_ij where neuron i or j is silent: 0 (spec, default) or 0.5 (the authors' "
                         "code: errors pass through silent neurons)")
+    p.add_argument("--recurrent-below", choices=["spec", "authors"],
+                   help="error sent below a recurrent layer: 'spec' (default) or 'authors' (the order their "
+                        "Reservoir.cu computes; needs --gradient reference and as many neurons below)")
     p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
                    help="fsdd: 'official' (recordings 0-4 of each speaker and digit are the test set) "
                         "or 'speaker' (one speaker held out)")
@@ -34,7 +37,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-limit", type=int, help="use only N training samples (stratified)")
     p.add_argument("--test-limit", type=int, help="use only N test samples (stratified)")
     p.add_argument("--device", choices=["cpp_standalone", "runtime", "cuda_standalone", "numpy"])
-    p.add_argument("--samples-per-run", type=int, help="samples simulated back to back per Brian2 run")
+    p.add_argument("--samples-per-run", type=int, help="with --batch-size 1: samples simulated back to back per "
+                   "Brian2 run (default 1; more only pads training steps, but speeds up the test pass)")
     p.add_argument("--workers", type=int, help="cores used per batch (cpp_standalone): the batch is cut into "
                    "this many Brian2 runs started at once, and the gradients into as many threads")
     p.add_argument("--seed", type=int)
@@ -65,7 +69,8 @@ def _config_from_args(args):
                    device=args.device, samples_per_run=args.samples_per_run, seed=args.seed,
                    checkpoint_every=args.checkpoint_every, split_kind=args.split_kind,
                    effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker,
-                   silent_ratio=args.silent_ratio, workers=args.workers)
+                   silent_ratio=args.silent_ratio, workers=args.workers,
+                   recurrent_below=args.recurrent_below)
     if args.held_out_speaker and not args.split_kind:
         changes["split_kind"] = "speaker"
     if args.architecture and thresholds is None:

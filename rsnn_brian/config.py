@@ -52,11 +52,15 @@ class TrainConfig:
     gradient: str = "reference"            # 'reference' (authors' code) or 'exact'
     effect_ratio: str = "brian2"           # effect-ratio tables: 'brian2' (this simulator's discretisation) or 'authors'
     silent_ratio: float = 0.0              # pre ratio R where a count is 0: 0 (spec) or 0.5 (authors' code)
+    recurrent_below: str = "spec"          # error below a recurrent layer: 'spec' or 'authors' (Reservoir.cu's order)
     regulariser: bool = True               # images only in the paper
     boosting: bool = True
     # running
     device: str = "cpp_standalone"
-    samples_per_run: int = 64              # samples simulated back to back per Brian2 run
+    # samples simulated back to back per Brian2 run when batch_size is 1 (unset: 1, so that a
+    # training step simulates one sample, not one padded to a longer run); larger batches use
+    # the batch size
+    samples_per_run: int | None = None
     workers: int = 1                       # cores per batch: Brian2 binaries at once and backward threads
     seed: int = 0
     checkpoint_every: int = 0              # also checkpoint every N batches inside an epoch (0: epoch ends only)
@@ -79,11 +83,11 @@ class TrainConfig:
         if isinstance(th, (int, float)):
             th = (float(th),)
         object.__setattr__(self, "thresholds", tuple(float(x) for x in th))
-        for name in ("epochs", "batch_size", "n_steps", "samples_per_run", "workers"):
+        for name in ("epochs", "batch_size", "n_steps", "workers"):
             val = getattr(self, name)
             if not isinstance(val, int) or isinstance(val, bool) or val < 1:
                 raise ValueError(f"{name} must be a positive integer, got {val!r}")
-        for name in ("train_limit", "test_limit"):
+        for name in ("train_limit", "test_limit", "samples_per_run"):
             val = getattr(self, name)
             if val is not None and (not isinstance(val, int) or val < 1):
                 raise ValueError(f"{name} must be a positive integer or unset, got {val!r}")
@@ -91,6 +95,10 @@ class TrainConfig:
                 and 0 <= self.silent_ratio < float("inf")):
             raise ValueError(f"silent_ratio must be a number >= 0 (0: spec, 0.5: authors' code), got {self.silent_ratio!r}")
         object.__setattr__(self, "silent_ratio", float(self.silent_ratio))
+        if self.recurrent_below not in ("spec", "authors"):
+            raise ValueError(f"recurrent_below must be 'spec' or 'authors', got {self.recurrent_below!r}")
+        if self.recurrent_below == "authors" and self.gradient != "reference":
+            raise ValueError("recurrent_below = 'authors' reproduces the authors' code and needs gradient = 'reference'")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         from .network import parse_architecture
@@ -111,6 +119,11 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["thresholds"] = list(self.thresholds)
         return d
+
+    @property
+    def run_layout(self) -> int:
+        """Samples per simulator run: the batch size, or ``samples_per_run`` (default 1) for batch size 1."""
+        return self.batch_size if self.batch_size > 1 else (self.samples_per_run or 1)
 
     def to_toml(self) -> str:
         lines = []

@@ -139,7 +139,7 @@ def make_simulator(cfg: TrainConfig, arch, params, build_dir=None):
     from .brian.runner import Runner
     # one Brian2 run simulates one mini-batch back to back (evaluation uses the same chunks);
     # with workers > 1 the batch is cut into that many runs, started at once
-    k = cfg.batch_size if cfg.batch_size > 1 else cfg.samples_per_run
+    k = cfg.run_layout
     parallel = cfg.workers if cfg.device == "cpp_standalone" else 1
     runner = Runner(arch, cfg.neuron_configs(), device=cfg.device, n_steps=cfg.n_steps,
                     samples_per_run=-(-k // parallel), build_dir=build_dir, parallel_runs=parallel)
@@ -256,7 +256,8 @@ class Trainer:
                  if lw.rec is not None and lw.rec_trainable}
         self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=masks)
         self.engine = EngineSettings(option=cfg.gradient, dtype="float32",   # float64 only matters in tests
-                                     silent_ratio=cfg.silent_ratio, threads=cfg.workers)
+                                     silent_ratio=cfg.silent_ratio, threads=cfg.workers,
+                                     recurrent_below=cfg.recurrent_below)
         self.tables = resolve_tables(None, self.params, cfg.n_steps,     # effect-ratio tables, cached on disk
                                      discretisation=cfg.effect_ratio)[1:]
         self.train_set = load_dataset(cfg, "train")
@@ -347,7 +348,7 @@ class Trainer:
     def evaluate(self, dataset: Dataset, epoch: int = 0, desc: str = "test") -> dict:
         """Accuracy (%) and predictions on a data set with the current weights."""
         from .engine.loss import predict
-        K = self.cfg.batch_size if self.cfg.batch_size > 1 else self.cfg.samples_per_run
+        K = self.cfg.run_layout
         preds = np.empty(len(dataset), np.int64)
         bar = _bar(len(dataset), desc, self.progress)
         for start in range(0, len(dataset), K):
@@ -456,8 +457,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", device: str | None = 
 
     checkpoint: a file in ``RUN_DIR/checkpoints`` (e.g. ``epoch-000.npz``) or a path; default
     ``latest.npz``. samples_per_run: samples per simulator run during evaluation (default: the
-    run's batch size, or its ``samples_per_run`` for batch size 1; a batch-1 run trained with
-    ``--samples-per-run 1`` tests much faster with e.g. 64). Nothing in the run directory is written.
+    run's layout: its batch size, or for batch size 1 its ``samples_per_run``, by default 1 sample per
+    launch; a batch-1 run tests faster with e.g. 64). Nothing in the run directory is written.
     """
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():

@@ -39,6 +39,10 @@ def test_layer_params_convert_units_to_steps():
     ({"batch_size": 0}, "batch_size"),
     ({"lr": -1.0}, "lr"),
     ({"architecture": "784-R400"}, "cannot be recurrent"),
+    ({"silent_ratio": -0.5}, "silent_ratio"),
+    ({"samples_per_run": 0}, "samples_per_run"),
+    ({"recurrent_below": "transposed"}, "recurrent_below"),
+    ({"recurrent_below": "authors", "gradient": "exact"}, "needs gradient = 'reference'"),
 ])
 def test_bad_configs_are_clear_errors(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -86,3 +90,22 @@ def test_effect_ratio_choice():
         TrainConfig(effect_ratio="matlab")
     args = build_parser().parse_args(["train", "--preset", "fashion-mnist", "--effect-ratio", "authors"])
     assert _config_from_args(args).effect_ratio == "authors"
+
+
+def test_cli_authors_options_reach_the_config_and_the_engine(tmp_path):
+    from rsnn_brian.training import Trainer
+    args = build_parser().parse_args(["train", "--dataset", "builtin", "--arch", "784-20-R20-10",
+                                      "--silent-ratio", "0.5", "--recurrent-below", "authors"])
+    cfg = _config_from_args(args)
+    assert (cfg.silent_ratio, cfg.recurrent_below) == (0.5, "authors")
+    tr = Trainer(cfg.replace(train_limit=20, test_limit=20, device="numpy"), tmp_path, progress=False)
+    assert (tr.engine.silent_ratio, tr.engine.recurrent_below) == (0.5, "authors")
+    assert _config_from_args(build_parser().parse_args(["train"])).recurrent_below == "spec"
+
+
+def test_run_layout_follows_the_batch():
+    """A batch-1 step simulates one sample (not one padded to a long run) unless asked otherwise."""
+    assert TrainConfig(batch_size=1).run_layout == 1
+    assert TrainConfig(batch_size=1, samples_per_run=64).run_layout == 64
+    assert TrainConfig(batch_size=16, samples_per_run=64).run_layout == 16
+    assert load_preset("fashion-mnist").run_layout == 1
