@@ -30,6 +30,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recurrent-below", choices=["spec", "authors"],
                    help="error sent below a recurrent layer: 'spec' (default) or 'authors' (the order their "
                         "Reservoir.cu computes; needs --gradient reference and as many neurons below)")
+    p.add_argument("--regulariser", action=argparse.BooleanOptionalAction, default=None,
+                   help="the weight regulariser of spec 5 (--no-regulariser: off)")
+    p.add_argument("--boosting", action=argparse.BooleanOptionalAction, default=None,
+                   help="boosting of misclassified samples after each epoch (--no-boosting: off)")
     p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
                    help="fsdd: 'official' (recordings 0-4 of each speaker and digit are the test set) "
                         "or 'speaker' (one speaker held out)")
@@ -70,7 +74,8 @@ def _config_from_args(args):
                    checkpoint_every=args.checkpoint_every, split_kind=args.split_kind,
                    effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker,
                    silent_ratio=args.silent_ratio, workers=args.workers,
-                   recurrent_below=args.recurrent_below)
+                   recurrent_below=args.recurrent_below, regulariser=args.regulariser,
+                   boosting=args.boosting)
     if args.held_out_speaker and not args.split_kind:
         changes["split_kind"] = "speaker"
     if args.architecture and thresholds is None:

@@ -109,3 +109,11 @@ def test_run_layout_follows_the_batch():
     assert TrainConfig(batch_size=1, samples_per_run=64).run_layout == 64
     assert TrainConfig(batch_size=16, samples_per_run=64).run_layout == 16
     assert load_preset("fashion-mnist").run_layout == 1
+
+
+def test_cli_regulariser_and_boosting_switches():
+    parse = build_parser().parse_args
+    cfg = _config_from_args(parse(["train", "--preset", "fashion-mnist", "--no-regulariser", "--no-boosting"]))
+    assert (cfg.regulariser, cfg.boosting) == (False, False)
+    cfg = _config_from_args(parse(["train", "--preset", "fashion-mnist"]))
+    assert (cfg.regulariser, cfg.boosting) == (True, True)         # the paper's settings stay the default
