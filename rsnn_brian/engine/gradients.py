@@ -340,6 +340,17 @@ def _finite(name: str, arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _solve_layer(k, s, lw, op, nu, rhs, settings) -> np.ndarray:
+    """``A^T y = rhs`` for layer k's coupled system; a singular system is a FloatingPointError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", spla.MatrixRankWarning)
+            return solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, rhs,
+                                 settings.solver, settings.silent_ratio)
+    except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
+        raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
+
+
 def backward(recording: Recording, weights: NetworkWeights, params, labels,
              settings: EngineSettings | None = None, sample_weight=None, tables=None,
              cache_dir=None, option: str | None = None) -> BackwardResult:
@@ -428,13 +439,7 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
         if kind == "hidden":
             y = y_ref
         else:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", spla.MatrixRankWarning)
-                    y = solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g / nu,
-                                      settings.solver, settings.silent_ratio)
-            except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
-                raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
+            y = _solve_layer(k, s, lw, op, nu, g / nu, settings)
         _finite(f"error of layer {k}", y)
         if settings.option == "reference" and kind != "hidden":
             yw = y_ref
@@ -469,13 +474,7 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
             if authors_below:
                 # the authors' order: (W * R)^T (g / nu) first, then the layer's system
                 # A^T x = z, indexed as if the layer below were this layer
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("error", spla.MatrixRankWarning)
-                        g = solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g,
-                                          settings.solver, settings.silent_ratio)
-                except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
-                    raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
+                g = _solve_layer(k, s, lw, op, nu, g, settings)
             _finite(f"error arriving at layer {k - 1}", g)
     for name, arr in grads.items():
         _finite(f"gradient {name}", arr)
