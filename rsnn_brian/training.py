@@ -463,14 +463,12 @@ def evaluate_run(run_dir: str | Path, split: str = "test", device: str | None = 
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml)")
-    if samples_per_run is not None and int(samples_per_run) < 1:
-        raise ValueError(f"samples_per_run must be a positive integer, got {samples_per_run!r}")
     cfg = load_config(run_dir / "config.toml")
     changes = {"device": device}
     if limit is not None:
         changes["test_limit" if split == "test" else "train_limit"] = limit
     if samples_per_run is not None:       # evaluation only: batch size 1 makes the runner use samples_per_run
-        changes.update(samples_per_run=int(samples_per_run), batch_size=1)
+        changes.update(samples_per_run=samples_per_run, batch_size=1)     # TrainConfig validates it
     cfg = cfg.replace(**changes)
     trainer = Trainer(cfg, run_dir, progress=True)
     if checkpoint is None:

@@ -50,6 +50,8 @@ def test_short_training_learns(tmp_path):
     first = evaluate_run(run, checkpoint="epoch-000.npz", samples_per_run=7)
     assert first["accuracy"] == pytest.approx(metrics["test_accuracy"].iloc[0])
     assert (first["epoch"], res["epoch"]) == (1, 2)
+    with pytest.raises(ValueError, match="samples_per_run"):
+        evaluate_run(run, samples_per_run=0)
     with pytest.raises(FileNotFoundError, match="epoch-000.npz, epoch-001.npz"):
         evaluate_run(run, checkpoint="epoch-007.npz")
 
