@@ -32,6 +32,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                         "Reservoir.cu computes; needs --gradient reference and as many neurons below)")
     p.add_argument("--regulariser", action=argparse.BooleanOptionalAction, default=None,
                    help="the weight regulariser of spec 5 (--no-regulariser: off)")
+    p.add_argument("--regulariser-lambda", type=float,
+                   help="the regulariser's lambda (spec 5: 10); smaller is weaker, 0 adds nothing")
     p.add_argument("--boosting", action=argparse.BooleanOptionalAction, default=None,
                    help="boosting of misclassified samples after each epoch (--no-boosting: off)")
     p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
@@ -75,7 +77,7 @@ def _config_from_args(args):
                    effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker,
                    silent_ratio=args.silent_ratio, workers=args.workers,
                    recurrent_below=args.recurrent_below, regulariser=args.regulariser,
-                   boosting=args.boosting)
+                   regulariser_lambda=args.regulariser_lambda, boosting=args.boosting)
     if args.held_out_speaker and not args.split_kind:
         changes["split_kind"] = "speaker"
     if args.architecture and thresholds is None:

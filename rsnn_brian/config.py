@@ -54,6 +54,7 @@ class TrainConfig:
     silent_ratio: float = 0.0              # pre ratio R where a count is 0: 0 (spec) or 0.5 (authors' code)
     recurrent_below: str = "spec"          # error below a recurrent layer: 'spec' or 'authors' (Reservoir.cu's order)
     regulariser: bool = True               # images only in the paper
+    regulariser_lambda: float = 10.0       # lambda of the regulariser (spec 5: 10); used when regulariser is on
     boosting: bool = True
     # running
     device: str = "cpp_standalone"
@@ -99,6 +100,10 @@ class TrainConfig:
             raise ValueError(f"recurrent_below must be 'spec' or 'authors', got {self.recurrent_below!r}")
         if self.recurrent_below == "authors" and self.gradient != "reference":
             raise ValueError("recurrent_below = 'authors' reproduces the authors' code and needs gradient = 'reference'")
+        lam = self.regulariser_lambda
+        if not (isinstance(lam, (int, float)) and not isinstance(lam, bool) and 0 <= lam < float("inf")):
+            raise ValueError(f"regulariser_lambda must be a finite number >= 0 (spec: 10), got {lam!r}")
+        object.__setattr__(self, "regulariser_lambda", float(lam))
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         from .network import parse_architecture

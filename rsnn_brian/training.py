@@ -322,7 +322,7 @@ class Trainer:
 
     def step(self, indices: np.ndarray, epoch: int) -> None:
         from .engine import SilentLayerWarning, backward
-        from .optim import regularizer_gradients
+        from .optim import RegularizerSettings, regularizer_gradients
         inputs = self.train_set.inputs(indices, epoch)
         labels = self.train_set.labels[indices]
         rec = self.sim.run(self.weights, inputs)
@@ -337,7 +337,8 @@ class Trainer:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         grads = result.grads
         if self.cfg.regulariser:
-            for name, g in regularizer_gradients(self.weights).items():
+            reg = RegularizerSettings(lam=self.cfg.regulariser_lambda)
+            for name, g in regularizer_gradients(self.weights, reg).items():
                 grads[name] = grads[name] + g
         self.optimizer.step(grads, lr=self.lr_at(epoch))   # masked: absent synapses stay absent
         self.partial["pred"][indices] = result.predictions

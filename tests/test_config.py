@@ -117,3 +117,15 @@ def test_cli_regulariser_and_boosting_switches():
     assert (cfg.regulariser, cfg.boosting) == (False, False)
     cfg = _config_from_args(parse(["train", "--preset", "fashion-mnist"]))
     assert (cfg.regulariser, cfg.boosting) == (True, True)         # the paper's settings stay the default
+
+
+def test_regulariser_lambda_setting():
+    assert TrainConfig().regulariser_lambda == 10.0                  # spec section 5
+    parse = build_parser().parse_args
+    cfg = _config_from_args(parse(["train", "--preset", "fashion-mnist", "--regulariser-lambda", "1"]))
+    assert (cfg.regulariser, cfg.regulariser_lambda) == (True, 1.0)
+    assert _config_from_args(parse(["train", "--regulariser-lambda", "0"])).regulariser_lambda == 0.0
+    assert TrainConfig.from_dict({"regulariser_lambda": 2}).regulariser_lambda == 2.0
+    for bad in (-1.0, float("nan"), float("inf"), True, "10"):
+        with pytest.raises(ValueError, match="regulariser_lambda"):
+            TrainConfig(regulariser_lambda=bad)

@@ -159,3 +159,25 @@ def test_input_size_must_match_the_data(tmp_path):
 def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
     assert cli_main(["train", "--resume", "--out", str(tmp_path / "nothing")]) == 2
     assert "no run to resume" in capsys.readouterr().err
+
+
+def test_regulariser_lambda_scales_the_added_gradient(tmp_path):
+    """A training step adds lam * (the regulariser gradient at lam = 1) to the ST-RSBP gradient."""
+    from rsnn_brian.optim import RegularizerSettings, regularizer_gradients
+    from rsnn_brian.training import Trainer, make_simulator
+    seen = {}
+    for lam in (0.0, 1.0, 10.0):
+        cfg = TrainConfig(**SMALL, epochs=1, train_limit=32, test_limit=20, regulariser_lambda=lam)
+        tr = Trainer(cfg, tmp_path / f"lam{lam}", progress=False)
+        tr.sim = make_simulator(cfg, tr.arch, tr.params)
+        w0 = {k: v.copy() for k, v in tr.weights.trainable().items()}
+        captured = {}
+        tr.optimizer.step = lambda grads, lr: captured.update({k: np.array(g) for k, g in grads.items()})
+        tr.step(np.arange(16), 0)
+        seen[lam] = captured
+    reg1 = regularizer_gradients(tr.weights, RegularizerSettings(lam=1.0))
+    assert {k: np.array_equal(w0[k], v) for k, v in tr.weights.trainable().items()} == {k: True for k in w0}
+    for name, g in reg1.items():
+        assert np.abs(g).max() > 0
+        np.testing.assert_allclose(seen[1.0][name] - seen[0.0][name], g, rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(seen[10.0][name] - seen[0.0][name], 10.0 * g, rtol=1e-6, atol=1e-12)
