@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "reference_learning_curves.csv"
 
@@ -50,7 +51,9 @@ def main(argv=None):
     data = tidy(args.runs, args.reference, args.reference_run)
     args.out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(data=data, x="epoch", y="test accuracy (%)", hue="source", marker="o", ax=ax)
+    data["epochs trained"] = data["epoch"] + 1       # metrics.csv and the authors' logs count from 0
+    sns.lineplot(data=data, x="epochs trained", y="test accuracy (%)", hue="source", marker="o", ax=ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Test accuracy per epoch")
     fig.tight_layout()
     for ext in ("png", "pdf"):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["plot_learning_curve"]
+__all__ = ["plot_learning_curve", "authors_curve", "AUTHORS_RUNS"]
+
+# (dataset, architecture) of this package -> the authors' run it is compared with
+# (rsnn_brian/data/reference/authors_learning_curves.csv: per-epoch figures from the
+# training logs in the authors' public code, stonezwr/ST-RSBP, Result/*.txt).
+AUTHORS_RUNS = {
+    ("fashion-mnist", "784-400-R400-10"): ("fashion-mnist 784-400-R400-10", "authors, Fashion-MNIST"),
+    ("fsdd", "78-200-R200-200-10"): ("ti46-digits 78-200-R200-200-10", "authors, TI46-Digits"),
+}
 
 
 def _plt():
@@ -16,21 +25,54 @@ def _plt():
     return plt
 
 
+def authors_curve(dataset: str, architecture: str) -> tuple[pd.DataFrame, str] | None:
+    """The authors' per-epoch figures for a comparable run, and a label; None if there is none.
+
+    Columns: epoch (0-based, as in their logs and in ``metrics.csv``),
+    train_accuracy, test_accuracy (%).
+    """
+    key = AUTHORS_RUNS.get((dataset, str(architecture)))
+    if key is None:
+        return None
+    path = resources.files("rsnn_brian.data") / "reference" / "authors_learning_curves.csv"
+    ref = pd.read_csv(path)
+    ref = ref[ref["run"] == key[0]]
+    return ref[["epoch", "train_accuracy", "test_accuracy"]].reset_index(drop=True), key[1]
+
+
 def plot_learning_curve(metrics: pd.DataFrame, path: str | Path | None = None, ax=None,
-                        reference: pd.DataFrame | None = None):
-    """Train and test accuracy (%) per epoch; optional reference curve (columns epoch, test_accuracy)."""
+                        reference: pd.DataFrame | None = None, reference_label: str = "authors"):
+    """Train and test accuracy (%) against the number of epochs trained.
+
+    ``metrics`` has one row per epoch (``epoch`` 0-based, as ``metrics.csv``);
+    the x axis counts epochs trained (1 after the first epoch), in whole
+    epochs. ``reference`` (columns epoch, test_accuracy, optionally
+    train_accuracy; 0-based epochs) is drawn dashed, cut to the epochs the run
+    has.
+    """
     import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
     plt = _plt()
     long = metrics.melt(id_vars="epoch", value_vars=["train_accuracy", "test_accuracy"],
                         var_name="split", value_name="accuracy (%)")
     long["split"] = long["split"].str.replace("_accuracy", "")
+    long["epochs trained"] = long["epoch"] + 1
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-    sns.lineplot(data=long, x="epoch", y="accuracy (%)", hue="split", marker="o", ax=ax)
-    if reference is not None:
-        ax.plot(reference["epoch"], reference["test_accuracy"], "k--", lw=1, label="authors (test)")
-        ax.legend()
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    palette = {"train": "C0", "test": "C1"}
+    sns.lineplot(data=long, x="epochs trained", y="accuracy (%)", hue="split", palette=palette,
+                 marker="o", ax=ax)
+    if reference is not None and len(reference):
+        ref = reference[reference["epoch"] <= metrics["epoch"].max()]
+        for split in ("train", "test"):
+            col = f"{split}_accuracy"
+            if col in ref and len(ref):
+                ax.plot(ref["epoch"] + 1, ref[col], ls="--", marker="x", lw=1, color=palette[split],
+                        label=f"{reference_label} ({split})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.7, max(1, int(metrics["epoch"].max()) + 1) + 0.3)
+    ax.legend(fontsize="small")
     ax.set_title("ST-RSBP learning curve")
     if own and path is not None:
         ax.figure.tight_layout()

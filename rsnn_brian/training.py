@@ -406,8 +406,11 @@ class Trainer:
                 metrics = pd.DataFrame(self.rows)
                 _atomic_write_text(self.run_dir / "metrics.csv", metrics.to_csv(index=False))
                 try:
-                    from .plotting import plot_learning_curve
-                    plot_learning_curve(metrics, self.run_dir / "learning_curve.png")
+                    from .plotting import authors_curve, plot_learning_curve
+                    ref = authors_curve(cfg.dataset, cfg.architecture)
+                    plot_learning_curve(metrics, self.run_dir / "learning_curve.png",
+                                        reference=ref[0] if ref else None,
+                                        reference_label=ref[1] if ref else "authors")
                 except Exception as exc:  # a plot must never kill a run
                     warnings.warn(f"could not draw the learning curve: {exc}")
                 print(f"epoch {epoch}: loss {row['loss']:.3f}  train {train_acc:.2f} %  test {test['accuracy']:.2f} %  "

@@ -53,3 +53,39 @@ def test_learning_curves_figure(tmp_path):
     assert len(data) == 2 + 3
     mod.main([str(run), "--reference", str(ref), "--reference-run", "ti46-digits", "--out", str(tmp_path / "o")])
     assert (tmp_path / "o" / "learning_curves.png").is_file()
+
+
+SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "reference_learning_curves.csv"
+
+
+def test_shipped_authors_curves_match_the_shared_reference():
+    from rsnn_brian.plotting import AUTHORS_RUNS, authors_curve
+    if not SHARED_REFERENCE.is_file():
+        pytest.skip(f"{SHARED_REFERENCE} not here")
+    shared = pd.read_csv(SHARED_REFERENCE)
+    for (dataset, arch), (run, _) in AUTHORS_RUNS.items():
+        ref, label = authors_curve(dataset, arch)
+        want = shared[shared["run"] == run].reset_index(drop=True)
+        assert len(ref) == len(want) > 10 and label.startswith("authors")
+        pd.testing.assert_frame_equal(ref, want[["epoch", "train_accuracy", "test_accuracy"]])
+    assert authors_curve("mnist", "784-400-R400-10") is None
+    assert authors_curve("fashion-mnist", "784-200-R100-10") is None
+
+
+def test_run_learning_curve_counts_epochs_trained_and_shows_the_authors(tmp_path):
+    from rsnn_brian.plotting import authors_curve, plot_learning_curve
+    metrics = pd.DataFrame({"epoch": [0, 1, 2], "train_accuracy": [80.0, 85.0, 88.0],
+                            "test_accuracy": [82.0, 84.0, 86.0]})
+    ref, label = authors_curve("fashion-mnist", "784-400-R400-10")
+    ax = plot_learning_curve(metrics, reference=ref, reference_label=label)
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    dashed = lines[f"{label} (test)"]
+    assert list(dashed.get_xdata()) == [1, 2, 3]                     # cut to the run's three epochs, 1-based
+    assert list(dashed.get_ydata()) == list(ref["test_accuracy"][:3])
+    assert f"{label} (train)" in lines
+    assert ax.get_xlabel() == "epochs trained"
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks == [1, 2, 3]                                        # whole epochs only
+    out = tmp_path / "curve.png"
+    plot_learning_curve(metrics, out, reference=ref, reference_label=label)
+    assert out.stat().st_size > 5000
