@@ -129,3 +129,8 @@ def test_regulariser_lambda_setting():
     for bad in (-1.0, float("nan"), float("inf"), True, "10"):
         with pytest.raises(ValueError, match="regulariser_lambda"):
             TrainConfig(regulariser_lambda=bad)
+
+
+def test_fashion_mnist_b16_preset_is_the_paper_preset_with_the_measured_changes():
+    paper, b16 = load_preset("fashion-mnist"), load_preset("fashion-mnist-b16")
+    assert b16 == paper.replace(batch_size=16, lr=0.004, regulariser=False, workers=2, checkpoint_every=250)
