@@ -1,22 +1,12 @@
 """The diagnostic scripts in benchmarks/ run and print what they say (quick settings)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from script_loader import load_script
 
 
 def test_gradient_share_prints_one_row_per_trainable_array(capsys):
-    _load("gradient_share").main(["--preset", "demo", "--batch", "2", "--steps", "2", "--pool", "100"])
+    load_script("benchmarks", "gradient_share").main(["--preset", "demo", "--batch", "2", "--steps", "2", "--pool", "100"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("demo, initial weights, 2 steps of 2 sample(s), regulariser lambda 10.0")
     rows = {ln.split()[0]: [float(x) for x in ln.split()[1:]] for ln in lines[2:]}

@@ -1,19 +1,15 @@
 """The figure scripts read saved run directories and draw (no simulation)."""
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-FIGURES = Path(__file__).resolve().parents[1] / "figures"
+from script_loader import load_script
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, FIGURES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("figures", name)
 
 
 def _run_dir(root, name, accs, split_kind="speaker", speaker=None):
