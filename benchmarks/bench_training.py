@@ -163,8 +163,7 @@ def main(argv=None):
     enc, labels, source = load_inputs(args.batch, args.steps, seed=0)
     tables = resolve_tables(None, params, args.steps)[1:]
     settings = EngineSettings(option=args.gradient, dtype="float32", threads=args.workers)
-    masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(weights.layers, 1) if lw.rec_trainable}
-    adam = Adam(weights.trainable(), AdamSettings(lr=1e-3), masks=masks)
+    adam = Adam(weights.trainable(), AdamSettings(lr=1e-3), masks=weights.trainable_masks())
     print(f"# {args.arch}, T = {args.steps}, batch {args.batch}, {source}, {args.repeats} repeats (medians), "
           f"gradient '{args.gradient}', device {args.device}, {args.workers} worker(s)", flush=True)
 

@@ -57,7 +57,7 @@ def main(argv=None):
           f"{a.steps} steps of {a.batch} sample(s), regulariser lambda {a.lam}")
     print(f"{'array':6} {'nonzero share':>13} {'median |g| nonzero':>19} {'mean |g_reg|':>13} {'mean |w|':>9}")
     trainable = tr.weights.trainable()
-    masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(tr.weights.layers, start=1) if lw.rec is not None}
+    masks = tr.weights.trainable_masks()      # of the weights in use (a checkpoint's reservoir may differ)
     for name, g_reg in reg.items():
         m = masks.get(name, np.ones(g_reg.shape, bool))     # recurrent arrays: existing synapses only
         G = np.stack([g[name][m] for g in grads])

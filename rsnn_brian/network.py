@@ -272,6 +272,11 @@ class NetworkWeights:
                 out[f"rec{k}"] = lw.rec
         return out
 
+    def trainable_masks(self) -> dict[str, np.ndarray]:
+        """The existing synapses of each trainable recurrent array, by name (``rec2``, ...)."""
+        return {f"rec{k}": lw.rec_mask for k, lw in enumerate(self.layers, start=1)
+                if lw.rec is not None and lw.rec_trainable}
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array by name (for ``np.savez``; load with :meth:`from_arrays`)."""
         out = {}

@@ -252,9 +252,8 @@ class Trainer:
         self.arch = parse_architecture(cfg.architecture)
         self.params = cfg.layer_params()
         self.weights = init_weights(self.arch, np.random.default_rng(cfg.seed), recurrent=cfg.recurrent)
-        masks = {f"rec{k}": lw.rec_mask for k, lw in enumerate(self.weights.layers, start=1)
-                 if lw.rec is not None and lw.rec_trainable}
-        self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=masks)
+        self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr),
+                              masks=self.weights.trainable_masks())
         self.engine = EngineSettings(option=cfg.gradient, dtype="float32",   # float64 only matters in tests
                                      silent_ratio=cfg.silent_ratio, threads=cfg.workers,
                                      recurrent_below=cfg.recurrent_below)

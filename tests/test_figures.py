@@ -8,10 +8,6 @@ import pytest
 from script_loader import load_script
 
 
-def _load(name):
-    return load_script("figures", name)
-
-
 def _run_dir(root, name, accs, split_kind="speaker", speaker=None):
     d = root / name
     d.mkdir()
@@ -24,7 +20,7 @@ def _run_dir(root, name, accs, split_kind="speaker", speaker=None):
 
 
 def test_speaker_held_out_figure(tmp_path):
-    mod = _load("speaker_held_out")
+    mod = load_script("figures", "speaker_held_out")
     a = _run_dir(tmp_path, "a", [30.0, 60.0, 50.0], speaker="george")
     b = _run_dir(tmp_path, "b", [40.0, 45.0])                      # default speaker: theo
     off = _run_dir(tmp_path, "off", [90.0, 97.0], split_kind="official")
@@ -39,7 +35,7 @@ def test_speaker_held_out_figure(tmp_path):
 
 
 def test_learning_curves_figure(tmp_path):
-    mod = _load("learning_curves")
+    mod = load_script("figures", "learning_curves")
     run = _run_dir(tmp_path, "fsdd", [80.0, 90.0], split_kind="official")
     ref = tmp_path / "ref.csv"
     pd.DataFrame({"run": ["ti46-digits x"] * 3 + ["fashion-mnist y"], "epoch": [0, 1, 2, 0],

@@ -141,6 +141,10 @@ def test_regularizer_for_network_weights():
     assert set(grads) == set(weights.trainable())
     lw = weights.layers[1]
     np.testing.assert_allclose(grads["rec2"], literal_gradient(lw.rec, mask=lw.rec_mask), rtol=1e-12)
+    # the masks handed to Adam: trainable recurrent arrays only (not the fixed lateral inhibition)
+    masks = weights.trainable_masks()
+    assert list(masks) == ["rec2"] and masks["rec2"] is lw.rec_mask
+    assert weights.layers[2].rec is not None and not weights.layers[2].rec_trainable
 
 
 # -- boosting ----------------------------------------------------------------------
