@@ -44,7 +44,7 @@ def _euler():
     import rsnn_brian.engine.effect_ratio as er
     import rsnn_brian.engine.spsp as sp
     import rsnn_brian.network as net
-    import rsnn_brian.simulate as sim
+    import rsnn_brian.reference.simulate as sim
 
     def propagators(p):
         return 1.0 - 1.0 / p.tau_m, 1.0 / p.tau_s, 1.0 - 1.0 / p.tau_s

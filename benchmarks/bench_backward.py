@@ -4,7 +4,7 @@ Network 784-400-R400-10 (reservoir connectivity), T = 400, thresholds
 20/20/15, U(-1, 1) weights, Bernoulli inputs with probability
 pixel / (5.5 * 255) from Fashion-MNIST training images (read directly from
 the gzip IDX file; random images of the same mean intensity if absent).
-Forward: ``rsnn_brian.simulate`` (NumPy, float64). Backward: the full
+Forward: ``rsnn_brian.reference.simulate`` (NumPy, float64). Backward: the full
 ``rsnn_brian.engine.gradients.backward`` (S-PSPs, ratios, solves, gradients)
 in float64 and float32. Medians over repeats.
 
@@ -25,7 +25,7 @@ import numpy as np
 from rsnn_brian.engine.effect_ratio import effect_ratio_table
 from rsnn_brian.engine.gradients import EngineSettings, SilentLayerWarning, backward
 from rsnn_brian.network import LayerParams, init_weights
-from rsnn_brian.simulate import simulate
+from rsnn_brian.reference.simulate import simulate
 
 DATA = Path(os.environ.get("RSNN_BRIAN_DATA", "/work/shared/data")) / "fashion-mnist" / "train-images-idx3-ubyte.gz"
 
@@ -81,7 +81,7 @@ def main() -> None:
     f, fc = np.median(fwd) * ms, np.median(fwd_cpu) * ms
     print(f"batch {args.batch}, T {args.steps}, 784-400-R400-10, medians of {args.repeats}; "
           f"wall ms/sample (process CPU ms/sample, all threads)")
-    print(f"forward  rsnn_brian.simulate (NumPy float64): {f:8.2f} ({fc:8.2f})")
+    print(f"forward  rsnn_brian.reference.simulate (NumPy float64): {f:8.2f} ({fc:8.2f})")
     for (dtype, option), (t, c) in res.items():
         print(f"backward {option:9s} {dtype}:            {t * ms:8.2f} ({c * ms:8.2f})  "
               f"= {t * ms / f:.3f} x forward wall")

@@ -3,7 +3,7 @@
 Question: how many ms per sample does one forward pass of 784-400-R400-10
 (T = 400 steps of 1 ms, Fashion-MNIST Bernoulli inputs with p = pixel /
 (5.5 * 255) per step, spec section 6) cost in each Brian2 device, and how far
-is that from the dense float64 NumPy pass (rsnn_brian.simulate) of the same
+is that from the dense float64 NumPy pass (rsnn_brian.reference.simulate) of the same
 network? Target: best Brian2 path within 2x of the floor, peak memory < 2 GB
 at batch 64.
 
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     from brian2 import ms
     from rsnn_brian.brian import NeuronConfig, Runner
     from rsnn_brian.network import init_weights, parse_architecture
-    from rsnn_brian.simulate import simulate
+    from rsnn_brian.reference.simulate import simulate
 
     arch_text, t_steps, batches, repeats = ARCH, T_STEPS, BATCHES, args.repeats
     if args.quick:

@@ -1,7 +1,7 @@
 """ms per training sample (forward, backward, update) and peak memory, 784-400-R400-10, T = 400.
 
 Prints, from one run, medians over repeats of:
-- the dense NumPy forward pass (rsnn_brian.simulate, float64): the floor;
+- the dense NumPy forward pass (rsnn_brian.reference.simulate, float64): the floor;
 - one ST-RSBP training step with Brian2 simulating the batch (cpp_standalone
   by default, samples back to back in one run), split into forward
   (Brian2 run, including writing weights and reading spikes), backward
@@ -153,7 +153,7 @@ def main(argv=None):
     from rsnn_brian.engine import EngineSettings, backward, resolve_tables
     from rsnn_brian.network import init_weights, parse_architecture
     from rsnn_brian.optim import Adam, AdamSettings, regularizer_gradients
-    from rsnn_brian.simulate import simulate
+    from rsnn_brian.reference.simulate import simulate
 
     arch = parse_architecture(args.arch)
     thresholds = [20.0] * (len(arch.layers) - 2) + [15.0]

@@ -96,7 +96,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from .gradcheck import main_gradcheck
+    from .reference.gradcheck import main_gradcheck
     kw = dict(arch=args.arch, option=args.option, seed=args.seed, n_samples=args.batch,
               n_steps=args.steps, tol=args.tol)
     if args.device == "numpy":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SpikeTrains", "Recording", "dense_batch", "counts_batch"]
+__all__ = ["SpikeTrains", "Recording", "dense_batch", "counts_batch", "as_input_batch"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +122,47 @@ def dense_batch(trains: list[SpikeTrains], dtype=np.float64) -> np.ndarray:
             raise ValueError("dense_batch: all samples must have the same shape")
         out[b, tr.step, tr.neuron] = 1
     return out
+
+
+def as_input_batch(inputs, n_inputs: int, n_steps: int | None = None) -> list[SpikeTrains]:
+    """Validate a batch of input spike trains; the one check every simulator shares.
+
+    Parameters
+    ----------
+    inputs : list of B :class:`SpikeTrains`, or a 0/1 array (B, n_steps, n_inputs)
+    n_inputs : the network's number of input neurons
+    n_steps : the steps every sample must have (None: those of the first sample)
+
+    Returns
+    -------
+    list of B :class:`SpikeTrains`
+    """
+    if isinstance(inputs, np.ndarray):
+        if inputs.ndim != 3:
+            raise ValueError("inputs must be a list of SpikeTrains or a (batch, n_steps, n_inputs) array, "
+                             f"got shape {inputs.shape}")
+        if inputs.shape[0] == 0:
+            raise ValueError("empty batch: no input samples were given")
+        if inputs.shape[2] != n_inputs:
+            raise ValueError(f"inputs have {inputs.shape[2]} channels, the network has {n_inputs} inputs")
+        if not np.all((inputs == 0) | (inputs == 1)):
+            raise ValueError("dense inputs must hold only 0 and 1 (one spike per neuron and step at most)")
+        inputs = [SpikeTrains.from_dense(x) for x in inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"inputs must be a list of SpikeTrains, got {type(inputs).__name__}")
+    if len(inputs) == 0:
+        raise ValueError("empty batch: no input samples were given")
+    for b, tr in enumerate(inputs):
+        if not isinstance(tr, SpikeTrains):
+            raise TypeError(f"input sample {b} is a {type(tr).__name__}, expected SpikeTrains")
+    want = inputs[0].n_steps if n_steps is None else int(n_steps)
+    for b, tr in enumerate(inputs):
+        if tr.n_neurons != n_inputs:
+            raise ValueError(f"input sample {b} has {tr.n_neurons} neurons, the network has {n_inputs} inputs")
+        if tr.n_steps != want:
+            raise ValueError(f"input sample {b} has {tr.n_steps} steps, expected {want} "
+                             f"({'the runner was built for n_steps=' + str(want) if n_steps is not None else 'as sample 0'})")
+    return list(inputs)
 
 
 def counts_batch(trains: list[SpikeTrains]) -> np.ndarray:

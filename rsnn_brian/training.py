@@ -125,7 +125,7 @@ class _NumpySimulator:
         self.params = params
 
     def run(self, weights: NetworkWeights, inputs) -> Recording:
-        from .simulate import simulate
+        from .reference.simulate import simulate
         return simulate(weights, self.params, inputs)
 
     def close(self):

@@ -18,7 +18,7 @@ from brian2 import ms, prefs  # noqa: E402
 
 from rsnn_brian.brian import NeuronConfig, Runner  # noqa: E402
 from rsnn_brian.network import init_weights, parse_architecture  # noqa: E402
-from rsnn_brian.simulate import simulate  # noqa: E402
+from rsnn_brian.reference.simulate import simulate  # noqa: E402
 from rsnn_brian.spikes import SpikeTrains  # noqa: E402
 from tolerances import IDENTITY_RTOL, V_ATOL  # noqa: E402
 

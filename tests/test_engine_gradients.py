@@ -11,9 +11,9 @@ from rsnn_brian.engine.effect_ratio import effect_ratio_table
 from rsnn_brian.engine.gradients import EngineSettings, SilentLayerWarning, backward
 from rsnn_brian.engine.linearised import LinearisedModel
 from rsnn_brian.engine.loss import augment_label
-from rsnn_brian.gradcheck import finite_difference_errors, main_gradcheck, run_gradcheck
+from rsnn_brian.reference.gradcheck import finite_difference_errors, main_gradcheck, run_gradcheck
 from rsnn_brian.network import LayerParams, NetworkWeights, init_weights
-from rsnn_brian.simulate import simulate
+from rsnn_brian.reference.simulate import simulate
 from rsnn_brian.spikes import Recording, SpikeTrains
 
 from test_engine_helpers import literal_spsp, small_network

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rsnn_brian.network import LayerParams, init_weights, propagators
-from rsnn_brian.simulate import simulate
+from rsnn_brian.reference.simulate import simulate
 from rsnn_brian.spikes import SpikeTrains
 
 

@@ -52,8 +52,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..network import Architecture, NetworkWeights, LayerWeights, parse_architecture
-from ..simulate import check_inputs
-from ..spikes import Recording, SpikeTrains
+from ..spikes import Recording, SpikeTrains, as_input_batch
 from .model import SYNAPSE_MODEL, ON_PRE, configs_for, neuron_kwargs
 
 __all__ = ["Runner", "DEVICES"]
@@ -453,25 +452,6 @@ class Runner:
                                           for (ff, rec, mask), spec in zip(layers, self.arch.trained)])
 
     # -- inputs ------------------------------------------------------------------
-    def _check_inputs(self, inputs) -> list[SpikeTrains]:
-        if isinstance(inputs, np.ndarray):
-            dense = check_inputs(inputs, self.arch.n_inputs)
-            inputs = [SpikeTrains.from_dense(x) for x in dense]
-        if not isinstance(inputs, (list, tuple)):
-            raise TypeError(f"inputs must be a list of SpikeTrains, got {type(inputs).__name__}")
-        if len(inputs) == 0:
-            raise ValueError("empty batch: no input samples were given")
-        for b, tr in enumerate(inputs):
-            if not isinstance(tr, SpikeTrains):
-                raise TypeError(f"input sample {b} is a {type(tr).__name__}, expected SpikeTrains")
-            if tr.n_neurons != self.arch.n_inputs:
-                raise ValueError(f"input sample {b} has {tr.n_neurons} neurons, the network has "
-                                 f"{self.arch.n_inputs} inputs ({self.arch})")
-            if tr.n_steps != self.n_steps:
-                raise ValueError(f"input sample {b} has {tr.n_steps} steps, the runner was built for "
-                                 f"n_steps={self.n_steps}")
-        return list(inputs)
-
     def _event_list(self, chunk: list[SpikeTrains], offset: int) -> tuple[np.ndarray, np.ndarray]:
         """The flat event list (values, float64) and per-neuron pointers (int32)."""
         n_in, T = self.arch.n_inputs, self.n_steps
@@ -508,7 +488,7 @@ class Runner:
         """
         if self._closed:
             raise RuntimeError("this Runner is closed")
-        inputs = self._check_inputs(inputs)
+        inputs = as_input_batch(inputs, self.arch.n_inputs, self.n_steps)
         self._check_weights(weights)
         K, B = self.samples_per_run, len(inputs)
         chunks = [inputs[a:a + K] for a in range(0, B, K)]

@@ -18,41 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import LayerParams, NetworkWeights, propagators, with_params
-from .spikes import Recording, SpikeTrains
+from ..network import LayerParams, NetworkWeights, propagators, with_params
+from ..spikes import Recording, SpikeTrains, as_input_batch, dense_batch
 
-__all__ = ["simulate", "check_inputs"]
-
-
-def check_inputs(inputs, n_inputs: int) -> np.ndarray:
-    """Validate a batch of input spike trains; return it dense, (B, T, n_in) float.
-
-    Accepts a list of :class:`SpikeTrains` or a 0/1 array (B, T, n_in).
-    """
-    if isinstance(inputs, (list, tuple)):
-        if len(inputs) == 0:
-            raise ValueError("empty batch: no input samples were given")
-        for b, tr in enumerate(inputs):
-            if not isinstance(tr, SpikeTrains):
-                raise TypeError(f"input sample {b} is a {type(tr).__name__}, expected SpikeTrains")
-            if tr.n_neurons != n_inputs:
-                raise ValueError(f"input sample {b} has {tr.n_neurons} neurons, the network has {n_inputs} inputs")
-            if tr.n_steps != inputs[0].n_steps:
-                raise ValueError("all input samples must have the same number of steps")
-        dense = np.zeros((len(inputs), inputs[0].n_steps, n_inputs))
-        for b, tr in enumerate(inputs):
-            dense[b, tr.step, tr.neuron] = 1.0
-        return dense
-    arr = np.asarray(inputs)
-    if arr.ndim != 3:
-        raise ValueError(f"inputs must be a list of SpikeTrains or a (batch, n_steps, n_inputs) array, got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError("empty batch: no input samples were given")
-    if arr.shape[2] != n_inputs:
-        raise ValueError(f"inputs have {arr.shape[2]} channels, the network has {n_inputs} inputs")
-    if not np.all((arr == 0) | (arr == 1)):
-        raise ValueError("dense inputs must hold only 0 and 1 (one spike per neuron and step at most)")
-    return arr.astype(np.float64, copy=False)
+__all__ = ["simulate"]
 
 
 def simulate(weights: NetworkWeights, params: list[LayerParams] | LayerParams, inputs,
@@ -75,7 +44,7 @@ def _simulate(weights, params, inputs, dtype) -> Recording:
     arch = weights.arch
     weights.validate()
     params = with_params(params, len(arch.layers) - 1)
-    x = check_inputs(inputs, arch.n_inputs).astype(dtype, copy=False)
+    x = dense_batch(as_input_batch(inputs, arch.n_inputs), dtype=dtype)
     B, T, _ = x.shape
     n_layers = len(weights.layers)
     coef = [propagators(p) for p in params]

@@ -1,7 +1,7 @@
 """Gradient check: engine gradients against central finite differences of the
 linearised spike-train level model (spec 4.1).
 
-``run_gradcheck`` simulates a small random network (``rsnn_brian.simulate``
+``run_gradcheck`` simulates a small random network (``rsnn_brian.reference.simulate``
 by default, or any ``simulator(weights, params, inputs) -> Recording``, e.g.
 a Brian2 runner), computes the engine's gradients and compares every
 trainable array with finite differences. The error of an array is
@@ -18,9 +18,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .engine.gradients import EngineSettings, backward
-from .engine.linearised import LinearisedModel
-from .network import LayerParams, NetworkWeights, init_weights, parse_architecture
+from ..engine.gradients import EngineSettings, backward
+from ..engine.linearised import LinearisedModel
+from ..network import LayerParams, NetworkWeights, init_weights, parse_architecture
 
 __all__ = ["finite_difference_errors", "run_gradcheck", "main_gradcheck", "GRADCHECK_TOL"]
 
