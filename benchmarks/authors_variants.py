@@ -3,15 +3,17 @@
 A diagnostic for the accuracy gap to the paper (issue 4): each flag switches
 one way in which the authors' CUDA code (``stonezwr/ST-RSBP``), or the earlier
 version of it that wrote their Fashion-MNIST log, differs from this package's
-spec. Some variants are not settings of the package and are applied here by
-replacing functions for this process only (marked *experiment only*):
+spec. Every variant is an option of the package (nothing is patched):
 
-  --euler            *experiment only* the authors' discretisation (current
-                     decays, then takes the spikes; v += I / tau_s), with the
-                     S-PSPs in the same update (identity still exact); NumPy
-                     device; use with --refractory "3 ms" (their 2 held steps)
-  --autapses         *experiment only* reservoir self-connections (their grid
-                     loop includes a == b, probability c)
+  --euler            the authors' update (current decays, then takes the spikes;
+                     v += I / tau_s) as a discretisation value,
+                     ``Discretisation("euler", integration="euler")``, given to the
+                     NumPy simulator, the S-PSPs (identity still exact) and, with
+                     --effect-ratio brian2, the tables; NumPy device; use with
+                     --refractory "3 ms" (their 2 held steps: then it steps like
+                     ``rsnn_brian.engine.neuron.AUTHORS``)
+  --autapses         reservoir self-connections (their grid loop includes a == b,
+                     probability c): ``init_weights(..., autapses=True)``
   --dale             reservoir weights start +1 from excitatory and -1 from
                      inhibitory neurons (their first commit, which wrote the log),
                      not U(-1, 1)
@@ -32,6 +34,7 @@ at the end:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -40,40 +43,42 @@ import numpy as np
 
 
 def _euler():
-    """Replace the exact propagators by the authors' update, everywhere they are used."""
-    import rsnn_brian.engine.effect_ratio as er
-    import rsnn_brian.engine.spsp as sp
-    import rsnn_brian.network as net
-    import rsnn_brian.reference.simulate as sim
-
-    def propagators(p):
-        return 1.0 - 1.0 / p.tau_m, 1.0 / p.tau_s, 1.0 - 1.0 / p.tau_s
-
-    for mod in (net, sp, er, sim):
-        mod.propagators = propagators
+    """The authors' update with this package's (Brian2's) refractoriness (``--refractory`` steps)."""
+    from rsnn_brian.engine.neuron import Discretisation
+    return Discretisation("euler", integration="euler")
 
 
-def _reservoir_hook(autapses: bool, inhibitory: list):
-    """Record the inhibitory flags of the reservoir; optionally keep the diagonal."""
-    import rsnn_brian.network as net
-    original = net.reservoir_mask
+class _NumpySimulator:
+    """The NumPy reference simulator in a given discretisation, behind the runner interface."""
 
-    def reservoir_mask(n, rng):
-        if autapses:
-            fill = np.fill_diagonal
-            np.fill_diagonal = lambda a, v: None
-            try:
-                mask, inh = original(n, rng)
-            finally:
-                np.fill_diagonal = fill
-        else:
-            mask, inh = original(n, rng)
-        inhibitory.append(inh)
-        return mask, inh
+    def __init__(self, params, discretisation):
+        self.params, self.discretisation = params, discretisation
 
-    net.reservoir_mask = reservoir_mask
-    if autapses:
-        net.NetworkWeights.validate = lambda self: None   # the package forbids self-connections
+    def run(self, weights, inputs):
+        from rsnn_brian.reference.simulate import simulate
+        return simulate(weights, self.params, inputs, discretisation=self.discretisation)
+
+    def close(self):
+        pass
+
+
+def _initial_weights(tr, cfg, autapses: bool):
+    """Redraw the trainer's initial weights as it drew them (same seed), with or without
+    reservoir self-connections, into its arrays in place (the optimiser holds views).
+    Returns the inhibitory flags of the first reservoir layer (None if there is none)."""
+    from rsnn_brian.connectivity import init_weights_with_types
+    w, types = init_weights_with_types(tr.arch, np.random.default_rng(cfg.seed), recurrent=cfg.recurrent,
+                                       autapses=autapses)
+    for new, old in zip(w.layers, tr.weights.layers):
+        if not np.array_equal(new.ff, old.ff):
+            raise SystemExit("authors_variants: the trainer no longer draws its initial weights with "
+                             "init_weights(arch, default_rng(seed), recurrent); update _initial_weights")
+        if old.rec is not None:
+            old.rec[...] = new.rec
+            old.rec_mask[...] = new.rec_mask
+    tr.weights.allow_autapses = autapses
+    tr.weights.validate()
+    return next((t for t in types if t is not None), None)
 
 
 def main(argv=None):
@@ -98,16 +103,15 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, help="write the final weights here (weights.npz)")
     a = ap.parse_args(argv)
 
-    inhibitory: list = []
     if a.euler:
-        _euler()
-        a.device = "numpy"               # Brian2 integrates exactly; the NumPy simulator takes the propagators
-    _reservoir_hook(a.autapses, inhibitory)
+        a.device = "numpy"               # Brian2 integrates exactly; the NumPy simulator takes the discretisation
 
     import tempfile
 
     from rsnn_brian.config import load_preset
+    from rsnn_brian.engine import resolve_tables
     from rsnn_brian.engine.effect_ratio import EffectRatioTable
+    from rsnn_brian.optim import Adam
     from rsnn_brian.training import Trainer, _close, make_simulator
 
     cfg = load_preset("fashion-mnist").replace(
@@ -116,9 +120,17 @@ def main(argv=None):
         silent_ratio=a.silent_ratio, recurrent_below=a.recurrent_below, gradient=a.gradient,
         regulariser=not a.no_regulariser)
     tr = Trainer(cfg, Path(tempfile.mkdtemp()), progress=False)
+    disc = _euler() if a.euler else None
+    if disc is not None:
+        tr.engine = dataclasses.replace(tr.engine, discretisation=disc)      # S-PSPs in the same update
+        if a.effect_ratio == "brian2":          # tables in this update (the authors' tables are their own)
+            tr.tables = resolve_tables(None, tr.params, cfg.n_steps, discretisation=disc)[1:]
+    inhibitory = _initial_weights(tr, cfg, a.autapses) if (a.autapses or a.dale) else None
     if a.dale:
+        if inhibitory is None:
+            raise SystemExit("--dale: the network has no reservoir layer")
         lw = next(lw for lw in tr.weights.layers if lw.rec is not None and lw.rec_trainable)
-        sign = np.where(inhibitory[0], -1.0, 1.0)[None, :]          # by the presynaptic neuron's type
+        sign = np.where(inhibitory, -1.0, 1.0)[None, :]            # by the presynaptic neuron's type
         lw.rec[...] = np.where(lw.rec_mask, sign, 0.0)              # in place: the optimiser holds views
     if a.tables:
         if len(a.tables) != len(tr.tables):
@@ -128,14 +140,12 @@ def main(argv=None):
     unknown = set(frozen) - set(tr.weights.trainable())
     if unknown:
         raise SystemExit(f"--freeze: unknown weights {sorted(unknown)}; have {sorted(tr.weights.trainable())}")
-    if frozen:
-        step = tr.optimizer.step
+    if frozen:        # a fresh optimiser (no step taken yet) whose masks hold the frozen arrays fixed
+        masks = dict(tr.weights.trainable_masks())
+        masks.update({k: np.zeros(tr.weights.trainable()[k].shape, bool) for k in frozen})
+        tr.optimizer = Adam(tr.weights.trainable(), tr.optimizer.settings, masks=masks)
 
-        def frozen_step(grads, lr=None):
-            return step({k: (np.zeros_like(g) if k in frozen else g) for k, g in grads.items()}, lr=lr)
-        tr.optimizer.step = frozen_step
-
-    tr.sim = make_simulator(cfg, tr.arch, tr.params)
+    tr.sim = _NumpySimulator(tr.params, disc) if disc is not None else make_simulator(cfg, tr.arch, tr.params)
     order, B, t0 = tr.order(0), cfg.batch_size, time.perf_counter()
     labels = tr.train_set.labels
     try:

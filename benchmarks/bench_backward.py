@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rsnn_brian.connectivity import init_weights
 from rsnn_brian.engine.effect_ratio import effect_ratio_table
 from rsnn_brian.engine.gradients import EngineSettings, SilentLayerWarning, backward
-from rsnn_brian.network import LayerParams, init_weights
+from rsnn_brian.network import LayerParams
 from rsnn_brian.reference.simulate import simulate
 
 DATA = Path(os.environ.get("RSNN_BRIAN_DATA", "/work/shared/data")) / "fashion-mnist" / "train-images-idx3-ubyte.gz"

@@ -13,14 +13,15 @@ Layout per device: one network, K = batch size samples back to back per run
     python benchmarks/bench_forward.py            # full: batches 1, 16, 64
     python benchmarks/bench_forward.py --quick    # small network, short samples
 
-Data: the canonical IDX gz files in $RSNN_BRIAN_DATA/fashion-mnist or
-../shared/data/fashion-mnist (random images if neither is found, said so).
+Data: the canonical Fashion-MNIST test images, read (and checked) by
+rsnn_brian.data.images from $RSNN_BRIAN_DATA/fashion-mnist, else from
+../shared/data/fashion-mnist beside the repository (random pixels if neither
+holds them, said so in the output).
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import resource
 import statistics
@@ -46,26 +47,24 @@ QUICK = dict(arch="784-100-R100-10", t_steps=100, batches=(1, 16), repeats=2)
 # ------------------------------------------------------------------------------
 
 
-def read_idx_images(path: Path) -> np.ndarray:
-    """Minimal IDX3 reader: uint8 array (n, rows, cols)."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, n, rows, cols = np.frombuffer(data[:16], dtype=">i4")
-    if magic != 2051:
-        raise ValueError(f"{path}: not an IDX3 image file (magic {magic})")
-    return np.frombuffer(data[16:], dtype=np.uint8).reshape(n, rows, cols)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_roots() -> list[Path]:
+    """Where to look for ``fashion-mnist/``: $RSNN_BRIAN_DATA, then ../shared/data beside the repository."""
+    env = os.environ.get("RSNN_BRIAN_DATA")
+    return ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]
 
 
 def load_images(n: int, rng) -> tuple[np.ndarray, str]:
-    roots = [os.environ.get("RSNN_BRIAN_DATA"), Path(__file__).resolve().parents[2] / "shared" / "data",
-             "/work/shared/data"]
-    for root in roots:
-        if not root:
-            continue
-        path = Path(root) / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
-        if path.exists():
-            imgs = read_idx_images(path)
-            return imgs[rng.choice(len(imgs), n, replace=False)].reshape(n, -1), str(path)
+    """``n`` Fashion-MNIST test images (n, 784) drawn with ``rng``, and where they came from."""
+    from rsnn_brian.data.images import dataset_dir
+    from rsnn_brian.data.images import load_images as load_idx
+    for root in data_roots():
+        if (root / "fashion-mnist").is_dir():
+            imgs, _ = load_idx("fashion-mnist", "test", data_dir=root, download=False)
+            return (imgs[rng.choice(len(imgs), n, replace=False)].reshape(n, -1),
+                    str(dataset_dir("fashion-mnist", root)))
     return rng.integers(0, 256, (n, 784), dtype=np.uint8), "random pixels (no Fashion-MNIST found)"
 
 
@@ -103,8 +102,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from brian2 import ms
+
     from rsnn_brian.brian import NeuronConfig, Runner
-    from rsnn_brian.network import init_weights, parse_architecture
+    from rsnn_brian.connectivity import init_weights
+    from rsnn_brian.network import parse_architecture
     from rsnn_brian.reference.simulate import simulate
 
     arch_text, t_steps, batches, repeats = ARCH, T_STEPS, BATCHES, args.repeats
@@ -128,7 +129,7 @@ def main(argv=None) -> int:
     rows = []
     floor = {}
     for b in batches:
-        sec, ref = timed(lambda: simulate(weights, params, inputs[:b]), repeats)
+        sec, ref = timed(lambda b=b: simulate(weights, params, inputs[:b]), repeats)
         floor[b] = sec / b * 1e3
         rows.append(("numpy f64 (floor)", b, floor[b], 1.0, 0.0))
         counts = [int(sum(tr.n_spikes for tr in lay)) for lay in ref.layers]
@@ -151,7 +152,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             first = runner.run(weights, batch)               # builds (and compiles) once
             build = time.perf_counter() - t0
-            sec, rec = timed(lambda: runner.run(weights, batch), repeats)
+            sec, rec = timed(lambda runner=runner, batch=batch: runner.run(weights, batch), repeats)
             same = all(x == y for x, y in zip(rec.layers[-1], first.layers[-1]))
             ms_per = sec / b * 1e3
             rows.append((dev, b, ms_per, ms_per / floor[b], build))
@@ -165,8 +166,8 @@ def main(argv=None) -> int:
             runtime_runner.close()
 
     print()
-    print(f"| path | batch | ms/sample | x floor | first call incl. build (s) |")
-    print(f"|---|---|---|---|---|")
+    print("| path | batch | ms/sample | x floor | first call incl. build (s) |")
+    print("|---|---|---|---|---|")
     for name, b, ms_per, ratio, build in rows:
         print(f"| {name} | {b} | {ms_per:.2f} | {ratio:.2f} | {build:.1f} |")
     bmax = max(batches)

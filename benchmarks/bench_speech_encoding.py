@@ -9,8 +9,12 @@ silent nor saturated?
 2. the whole data set through ``encode_files`` with a process pool into the
    cache (measured time; cold unless the cache already holds it);
 3. the same again from the warm cache;
-4. spike statistics: spikes per utterance, per channel, fraction of
-   (frame, channel) cells that spike (1 = saturated), mean rate per channel.
+4. spike statistics (:func:`spike_statistics`, also returned by
+   :func:`main`): spikes per utterance, per channel, fraction of (step,
+   channel) cells that spike (1 = saturated), and the mean rate per input
+   neuron per second of sound inside the T-step window (one step holds
+   ``decimation / sample_rate_hz / steps_per_frame`` = 1.6 ms of audio, so
+   T = 700 steps hold 1.12 s; later sound is cut, as its spikes are).
 
 Usage::
 
@@ -30,7 +34,7 @@ import numpy as np
 
 from rsnn_brian.data import speech as S
 from rsnn_brian.data.cochlea import SpeechEncoding, bsa_steps, cochleagram
-from rsnn_brian.data.fsdd import fsdd_dir, read_manifest, read_wav
+from rsnn_brian.data.fsdd import FSDD_SAMPLE_RATE, fsdd_dir, read_manifest, read_wav
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,7 +42,8 @@ REPO = Path(__file__).resolve().parents[1]
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", default=os.environ.get("RSNN_BRIAN_DATA", REPO.parent / "shared" / "data"))
-    ap.add_argument("--cache-dir", default=None, help="encoded-spike cache (default $RSNN_BRIAN_CACHE or ~/.cache/rsnn_brian)")
+    ap.add_argument("--cache-dir", default=None,
+                    help="encoded-spike cache (default $RSNN_BRIAN_CACHE or ~/.cache/rsnn_brian)")
     ap.add_argument("--fresh", action="store_true", help="use an empty temporary cache (cold run)")
     ap.add_argument("--n-jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--sample", type=int, default=60, help="files for the serial throughput step")
@@ -71,7 +76,8 @@ def main(argv=None):
     digests = [r.sha256 for r in recs]
     misses = sum(not (base / f"{d}.npz").is_file() for d in digests)
     t0 = time.perf_counter()
-    trains = S.encode_files([r.path for r in recs], enc, cache, digests, a.n_jobs)
+    trains = S.encode_files([r.path for r in recs], enc, cache, digests, a.n_jobs,
+                            expected_rate=FSDD_SAMPLE_RATE)
     t_full = time.perf_counter() - t0
     print(f"[2] all {n} files into {base} ({misses} to encode): {t_full:.1f} s "
           f"= {misses / t_full if misses else float('nan'):.1f} encoded utterances/s "
@@ -85,26 +91,50 @@ def main(argv=None):
     print(f"[3] warm cache: {t_warm:.2f} s for {n} files ({n / t_warm:.0f} utterances/s)")
 
     # 4. spike statistics
-    counts = np.array([t.n_spikes for t in trains])
-    per_ch = np.stack([t.counts() for t in trains])                    # (n, 78)
-    dur_s = np.array([min(r.path.stat().st_size - 44, 2 * 8000 * enc.n_steps / 1000) / 2 / 8000
-                      for r in recs])                                  # 16-bit 8 kHz, capped at T
-    last = np.array([t.step.max() if t.n_spikes else 0 for t in trains])
-    fill = counts / (enc.n_steps * 78)
-    print(f"[4] spikes per utterance: mean {counts.mean():.1f}, median {np.median(counts):.0f}, "
-          f"min {counts.min()}, max {counts.max()}, silent utterances {(counts == 0).sum()}")
-    ch_mean = per_ch.mean(axis=0)
-    print(f"    spikes per channel per utterance: mean {ch_mean.mean():.2f}, "
-          f"min {ch_mean.min():.2f} (channel {ch_mean.argmin()}), max {ch_mean.max():.2f} "
-          f"(channel {ch_mean.argmax()}), channels never spiking {(per_ch.sum(0) == 0).sum()}")
-    print(f"    max spikes of one channel in one utterance: {per_ch.max()} of {enc.n_steps} steps")
-    print(f"    fraction of the {enc.n_steps} x 78 (step, channel) cells that spike: mean {fill.mean():.3f}, "
-          f"max {fill.max():.3f}")
-    rate = counts / 78 / dur_s
-    print(f"    mean rate per input neuron over the utterance: {rate.mean():.1f} Hz "
-          f"(median {np.median(rate):.1f}, max {rate.max():.1f}); last spike step median {np.median(last):.0f}")
+    st = spike_statistics(trains, [duration_s(r) for r in recs], enc)
+    print(f"[4] spikes per utterance: mean {st['mean']:.1f}, median {st['median']:.0f}, "
+          f"min {st['min']}, max {st['max']}, silent utterances {st['silent']}")
+    print(f"    spikes per channel per utterance: mean {st['channel_mean']:.2f}, "
+          f"min {st['channel_min']:.2f} (channel {st['channel_argmin']}), max {st['channel_max']:.2f} "
+          f"(channel {st['channel_argmax']}), channels never spiking {st['channels_silent']}")
+    print(f"    max spikes of one channel in one utterance: {st['channel_peak']} of {enc.n_steps} steps")
+    print(f"    fraction of the {enc.n_steps} x {st['n_channels']} (step, channel) cells that spike: "
+          f"mean {st['fill_mean']:.3f}, max {st['fill_max']:.3f}")
+    print(f"    mean rate per input neuron over the sound (inside the window): {st['rate_mean']:.1f} Hz "
+          f"(median {st['rate_median']:.1f}, max {st['rate_max']:.1f}); last spike step median "
+          f"{st['last_step_median']:.0f}")
     if tmp:
         tmp.cleanup()
+    return {"n_files": n, "misses": misses, "stats": st}
+
+
+def duration_s(record) -> float:
+    """Seconds of audio of one recording: from manifest.csv, else from the file."""
+    if record.duration_s is not None:
+        return record.duration_s
+    x, rate = read_wav(record.path)
+    return x.size / rate
+
+
+def spike_statistics(trains, durations_s, enc: SpeechEncoding) -> dict:
+    """Figures of step 4 for ``trains`` (one per utterance) of ``durations_s`` seconds of audio each."""
+    counts = np.array([t.n_spikes for t in trains])
+    per_ch = np.stack([t.counts() for t in trains])                    # (n, n_channels)
+    n_ch = per_ch.shape[1]
+    audio_per_step_s = enc.decimation / enc.sample_rate_hz / enc.steps_per_frame     # 1.6 ms
+    sound_s = np.minimum(np.asarray(durations_s, dtype=np.float64), enc.n_steps * audio_per_step_s)
+    rate = counts / n_ch / sound_s                                     # per second of sound in the window
+    last = np.array([t.step.max() if t.n_spikes else 0 for t in trains])
+    fill = counts / (enc.n_steps * n_ch)
+    ch_mean = per_ch.mean(axis=0)
+    return {"n_channels": n_ch, "mean": counts.mean(), "median": float(np.median(counts)),
+            "min": int(counts.min()), "max": int(counts.max()), "silent": int((counts == 0).sum()),
+            "channel_mean": ch_mean.mean(), "channel_min": ch_mean.min(), "channel_argmin": int(ch_mean.argmin()),
+            "channel_max": ch_mean.max(), "channel_argmax": int(ch_mean.argmax()),
+            "channels_silent": int((per_ch.sum(0) == 0).sum()), "channel_peak": int(per_ch.max()),
+            "fill_mean": fill.mean(), "fill_max": fill.max(), "rate_mean": rate.mean(),
+            "rate_median": float(np.median(rate)), "rate_max": rate.max(),
+            "last_step_median": float(np.median(last))}
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ Prints, from one run, medians over repeats of:
   the same T and batch size, in its own process, when snnTorch is importable
   here or through --snntorch-python (PyTorch may live in another venv).
 
-Inputs: real Fashion-MNIST images ($RSNN_BRIAN_DATA or ../shared/data),
-Bernoulli-encoded as in the paper; thresholds 20/20/15; weights U(-1, 1).
+Inputs: real Fashion-MNIST images ($RSNN_BRIAN_DATA, else ../shared/data
+beside the repository, else the built-in subset), Bernoulli-encoded as in the
+paper; thresholds 20/20/15; weights U(-1, 1).
 
 ``--workers N`` cuts each batch into N Brian2 runs started at once (one
 process of the compiled binary each) and the backward pass into N threads.
@@ -99,12 +100,18 @@ class TreeRSS:
         return self.peak_kb / 1024
 
 
+def data_dir() -> Path:
+    """The data root: $RSNN_BRIAN_DATA, else ../shared/data beside the repository."""
+    env = os.environ.get("RSNN_BRIAN_DATA")
+    return Path(env) if env else HERE.parents[1] / "shared" / "data"
+
+
 def load_inputs(batch: int, n_steps: int, seed: int):
     from rsnn_brian.data.encoders import EncoderSettings, RateEncoder
     from rsnn_brian.data.images import load_builtin, load_images
-    os.environ.setdefault("RSNN_BRIAN_DATA", str(HERE.parents[1] / "shared" / "data"))
     try:
-        images, labels = load_images("fashion-mnist", "train", download=False, limit=batch * 4)
+        images, labels = load_images("fashion-mnist", "train", data_dir=data_dir(), download=False,
+                                     limit=batch * 4)
         source = "fashion-mnist train"
     except (FileNotFoundError, ValueError):
         images, labels = load_builtin("train")
@@ -149,9 +156,11 @@ def main(argv=None):
         ap.error("--workers must be >= 1, and > 1 only with cpp_standalone")
 
     from brian2 import ms
+
     from rsnn_brian.brian import NeuronConfig, Runner
+    from rsnn_brian.connectivity import init_weights
     from rsnn_brian.engine import EngineSettings, backward, resolve_tables
-    from rsnn_brian.network import init_weights, parse_architecture
+    from rsnn_brian.network import parse_architecture
     from rsnn_brian.optim import Adam, AdamSettings, regularizer_gradients
     from rsnn_brian.reference.simulate import simulate
 

@@ -27,8 +27,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
 
-    import torch
     import snntorch as snn
+    import torch
     from snntorch import surrogate
 
     if args.threads:

@@ -34,8 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rsnn_brian.data.cochlea import (SpeechEncoding, cochleagram, encode_waveform,  # noqa: E402
-                                     lyon_version)
+from rsnn_brian.data.cochlea import SpeechEncoding, cochleagram, encode_waveform, lyon_version  # noqa: E402
 from rsnn_brian.data.fsdd import fsdd_dir, read_wav  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,93 +1,102 @@
-"""Command line: ``rsnn-brian info | gradcheck | train | evaluate``.
+"""Command line: ``rsnn-brian info | gradcheck | train | evaluate`` (also ``python -m rsnn_brian``).
 
-Thin: parses arguments and calls the package; heavy imports happen inside
-the subcommands so that ``rsnn-brian --help`` is instant.
+Thin: parses arguments, calls the package, prints. The ``train`` flags are
+built from the config fields' declarations (:func:`rsnn_brian.config.setting`),
+so each has its help text and default in one place. Heavy imports happen
+inside the subcommands so that ``rsnn-brian --help`` is instant. Every
+failure a user can cause ends in one line on stderr and a non-zero exit
+(2 for errors, 130 for Ctrl-C); ``RSNN_BRIAN_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
+import os
 import sys
+
+from . import __version__
+
+#: Flags written by hand (not one-to-one with a config field).
+_MANUAL = {"thresholds"}
+
+
+def _field_flag(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", help="named preset (see --list-presets), e.g. fashion-mnist, demo")
-    p.add_argument("--config", help="TOML config file (keys as in rsnn_brian.config.TrainConfig)")
-    p.add_argument("--list-presets", action="store_true", help="print the presets and exit")
-    p.add_argument("--dataset", help="builtin, fashion-mnist, mnist or fsdd")
-    p.add_argument("--data-dir", help="data directory (default: $RSNN_BRIAN_DATA, else ~/.cache/rsnn_brian/data)")
-    p.add_argument("--arch", dest="architecture", help="architecture, e.g. 784-400-R400-10")
-    p.add_argument("--thresholds", help="comma-separated thresholds, one per layer with incoming weights")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="initial learning rate eta_0")
-    p.add_argument("--gradient", choices=["reference", "exact"])
-    p.add_argument("--effect-ratio", choices=["brian2", "authors"],
-                   help="effect-ratio tables in Brian2's discretisation (default) or the authors'")
-    p.add_argument("--silent-ratio", type=float,
-                   help="pre ratio R_ij where neuron i or j is silent: 0 (spec, default) or 0.5 (the authors' "
-                        "code: errors pass through silent neurons)")
-    p.add_argument("--recurrent-below", choices=["spec", "authors"],
-                   help="error sent below a recurrent layer: 'spec' (default) or 'authors' (the order their "
-                        "Reservoir.cu computes; needs --gradient reference and as many neurons below)")
-    p.add_argument("--regulariser", action=argparse.BooleanOptionalAction, default=None,
-                   help="the weight regulariser of spec 5 (--no-regulariser: off)")
-    p.add_argument("--regulariser-lambda", type=float,
-                   help="the regulariser's lambda (spec 5: 10); smaller is weaker, 0 adds nothing")
-    p.add_argument("--boosting", action=argparse.BooleanOptionalAction, default=None,
-                   help="boosting of misclassified samples after each epoch (--no-boosting: off)")
-    p.add_argument("--split", dest="split_kind", choices=["official", "speaker"],
-                   help="fsdd: 'official' (recordings 0-4 of each speaker and digit are the test set) "
-                        "or 'speaker' (one speaker held out)")
-    p.add_argument("--held-out-speaker", help="fsdd with --split speaker: the test speaker (default theo)")
-    p.add_argument("--train-limit", type=int, help="use only N training samples (stratified)")
-    p.add_argument("--test-limit", type=int, help="use only N test samples (stratified)")
-    p.add_argument("--device", choices=["cpp_standalone", "runtime", "cuda_standalone", "numpy"])
-    p.add_argument("--samples-per-run", type=int, help="with --batch-size 1: samples simulated back to back per "
-                   "Brian2 run (default 1; more only pads training steps, but speeds up the test pass)")
-    p.add_argument("--workers", type=int, help="cores used per batch (cpp_standalone): the batch is cut into "
-                   "this many Brian2 runs started at once, and the gradients into as many threads")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N batches inside an epoch")
-    p.add_argument("--out", required=False, help="run directory (must not exist, unless --resume)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    import typing
+
+    from .config import TrainConfig
+    p.add_argument("--preset", help="named preset (see --list-presets), e.g. demo, fashion-mnist-b16")
+    p.add_argument("--config", help="TOML config file (the keys of the settings below, e.g. lr = 0.002)")
+    p.add_argument("--list-presets", action="store_true", help="show the presets and what each is, then exit")
+    p.add_argument("--out", help="run directory (must not exist or be empty, unless --resume; "
+                   "default runs/DATASET-ARCH-seedN)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its latest checkpoint (with --epochs N: extend it)")
+    hints = typing.get_type_hints(TrainConfig)
+    groups = {}
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        sec = meta["section"]
+        if sec not in groups:
+            groups[sec] = p.add_argument_group(f"{sec} settings")
+        g = groups[sec]
+        default = f.default
+        shown = ",".join(str(x) for x in default) if isinstance(default, tuple) else default
+        shown = "unset (all)" if shown is None else shown
+        help_text = meta["help"] if "unset" in meta["help"] else f"{meta['help']} (default: {shown})"
+        flag = _field_flag(f)
+        if f.name in _MANUAL:
+            g.add_argument(flag, dest=f.name, metavar="V[,V...]", help=help_text.replace(
+                "one value: all layers", "comma-separated; one value: all layers"))
+            continue
+        base = next((a for a in typing.get_args(hints[f.name]) if a is not type(None)), hints[f.name])
+        if base is bool:
+            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif meta["choices"]:
+            g.add_argument(flag, dest=f.name, choices=list(meta["choices"]), help=help_text)
+        elif base in (int, float):
+            g.add_argument(flag, dest=f.name, type=base, metavar="N" if base is int else "X", help=help_text)
+        else:
+            g.add_argument(flag, dest=f.name, metavar="TIME" if meta["kind"] == "time" else "TEXT",
+                           help=help_text)
 
 
 def _config_from_args(args):
+    """The config of ``rsnn-brian train``: preset or file (or defaults), then the flags."""
     from .config import TrainConfig, load_config, load_preset
+    from .network import parse_architecture
     if args.preset and args.config:
-        raise SystemExit("rsnn-brian train: give --preset or --config, not both")
+        raise SystemExit("rsnn-brian train: error: give --preset or --config, not both")
     if args.preset:
         cfg = load_preset(args.preset)
     elif args.config:
         cfg = load_config(args.config)
     else:
         cfg = TrainConfig()
-    thresholds = None
+    changes = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainConfig)}
     if args.thresholds:
         try:
-            thresholds = tuple(float(x) for x in args.thresholds.split(","))
+            changes["thresholds"] = tuple(float(x) for x in args.thresholds.split(","))
         except ValueError:
-            raise SystemExit(f"rsnn-brian train: --thresholds must be numbers separated by commas, got {args.thresholds!r}")
-    changes = dict(dataset=args.dataset, data_dir=args.data_dir, architecture=args.architecture,
-                   thresholds=thresholds, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                   gradient=args.gradient, train_limit=args.train_limit, test_limit=args.test_limit,
-                   device=args.device, samples_per_run=args.samples_per_run, seed=args.seed,
-                   checkpoint_every=args.checkpoint_every, split_kind=args.split_kind,
-                   effect_ratio=args.effect_ratio, held_out_speaker=args.held_out_speaker,
-                   silent_ratio=args.silent_ratio, workers=args.workers,
-                   recurrent_below=args.recurrent_below, regulariser=args.regulariser,
-                   regulariser_lambda=args.regulariser_lambda, boosting=args.boosting)
+            raise SystemExit(f"rsnn-brian train: error: --thresholds must be numbers separated by commas, "
+                             f"got {args.thresholds!r}") from None
     if args.held_out_speaker and not args.split_kind:
         changes["split_kind"] = "speaker"
-    if args.architecture and thresholds is None:
+    if args.architecture and not args.thresholds:
         # a new architecture may have another number of layers: keep one threshold per layer
-        from .network import parse_architecture
         n = len(parse_architecture(args.architecture).layers) - 1
-        if n != len(cfg.thresholds):
-            changes["thresholds"] = (cfg.thresholds[-2] if len(cfg.thresholds) > 1 else cfg.thresholds[0],) * (n - 1) + (cfg.thresholds[-1],)
+        th = cfg.thresholds
+        if n != len(th):
+            changes["thresholds"] = (th[-2] if len(th) > 1 else th[0],) * (n - 1) + (th[-1],)
     return cfg.replace(**changes)
 
+
+# -- subcommands -------------------------------------------------------------------
 
 def cmd_info(args) -> int:
     from .brian.info import collect_info, format_info
@@ -114,70 +123,138 @@ def cmd_gradcheck(args) -> int:
         return main_gradcheck(kw)
 
 
+def _list_presets() -> str:
+    from .config import load_preset, preset_description, preset_names
+    out = []
+    for name in preset_names():
+        c = load_preset(name)
+        out.append(f"{name}\n    {c.dataset}, {c.architecture}, batch {c.batch_size}, lr {c.lr}, "
+                   f"regulariser {'on' if c.regulariser else 'off'}, {c.epochs} epochs, {c.device}"
+                   f"{', ' + str(c.workers) + ' workers' if c.workers > 1 else ''}\n"
+                   f"    {preset_description(name)}")
+    return "\n".join(out)
+
+
 def cmd_train(args) -> int:
-    from .config import preset_names
     if args.list_presets:
-        print("\n".join(preset_names()))
+        print(_list_presets())
         return 0
     from .training import train
     if args.resume:
         if not args.out:
-            raise SystemExit("rsnn-brian train: --resume needs --out RUN_DIR")
-        train(None, args.out, resume=True)
-        return 0
-    cfg = _config_from_args(args)
-    out = args.out or f"runs/{cfg.dataset}-{cfg.architecture}-seed{cfg.seed}"
-    train(cfg, out, resume=False)
+            raise SystemExit("rsnn-brian train: error: --resume needs --out RUN_DIR")
+        given = [_field_flag(f) for f in dataclasses.fields(_config_cls())
+                 if f.name != "epochs" and getattr(args, f.name, None) is not None]
+        if given or args.preset or args.config:
+            raise SystemExit("rsnn-brian train: error: --resume takes the run's own config.toml; only --epochs "
+                             f"may be given with it (got {', '.join(given or ['--preset/--config'])})")
+        result = train(None, args.out, resume=True, epochs=args.epochs)
+    else:
+        cfg = _config_from_args(args)
+        out = args.out or f"runs/{cfg.dataset}-{cfg.architecture}-seed{cfg.seed}"
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise ValueError(f"--out {out} is a file, not a directory; choose a new run directory")
+        result = train(cfg, out, resume=False)
+    print(result.summary())
     return 0
+
+
+def _config_cls():
+    from .config import TrainConfig
+    return TrainConfig
 
 
 def cmd_evaluate(args) -> int:
     from .training import evaluate_run
-    evaluate_run(args.run_dir, split=args.split, device=args.device, limit=args.limit,
-                 checkpoint=args.checkpoint, samples_per_run=args.samples_per_run)
+    res = evaluate_run(args.run_dir, split=args.split, device=args.device, limit=args.limit,
+                       checkpoint=args.checkpoint, samples_per_run=args.samples_per_run)
+    print(res.summary())
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rsnn-brian", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="rsnn-brian", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rsnn-brian {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser("info", help="versions, usable devices and effective Brian2 preferences")
     p.set_defaults(func=cmd_info)
-    p = sub.add_parser("gradcheck", help="finite-difference check of the ST-RSBP gradients")
-    p.add_argument("--arch", default="20-15-R12-5", help="architecture (default 20-15-R12-5)")
-    p.add_argument("--option", choices=["exact", "reference"], default="exact")
-    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("gradcheck", help="finite-difference check of the ST-RSBP gradients", formatter_class=fmt)
+    p.add_argument("--arch", default="20-15-R12-5", help="architecture")
+    p.add_argument("--option", choices=["exact", "reference"], default="exact", help="gradient rule")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--batch", type=int, default=3, help="samples")
     p.add_argument("--steps", type=int, default=100, help="time steps per sample")
-    p.add_argument("--tol", type=float, default=1e-5, help="largest accepted relative error")
+    p.add_argument("--tol", type=float, default=None,
+                   help="largest accepted relative error (unset: the checker's own bound)")
     p.add_argument("--device", choices=["numpy", "runtime", "cpp_standalone"], default="numpy",
                    help="simulator that records the spike trains")
     p.set_defaults(func=cmd_gradcheck)
-    p = sub.add_parser("train", help="train an RSNN with ST-RSBP")
+    p = sub.add_parser("train", help="train an RSNN with ST-RSBP",
+                       description="Train an RSNN with ST-RSBP. A setting takes its value from its flag, else "
+                       "from --config or --preset, else the default shown.")
     _add_train_args(p)
     p.set_defaults(func=cmd_train)
-    p = sub.add_parser("evaluate", help="evaluate a run's latest (or any) checkpoint")
-    p.add_argument("run_dir")
+    p = sub.add_parser("evaluate", help="evaluate a run's latest (or any) checkpoint", formatter_class=fmt)
+    p.add_argument("run_dir", help="a run directory written by rsnn-brian train")
     p.add_argument("--checkpoint", default=None,
-                   help="file in RUN_DIR/checkpoints (e.g. epoch-000.npz) or a path; default latest.npz")
+                   help="file in RUN_DIR/checkpoints (e.g. epoch-001.npz) or a path; unset: latest.npz")
     p.add_argument("--samples-per-run", type=int, default=None,
-                   help="samples per simulator run while evaluating (default: as in training)")
-    p.add_argument("--split", choices=["test", "train"], default="test")
-    p.add_argument("--device", choices=["cpp_standalone", "runtime", "numpy"], default=None)
-    p.add_argument("--limit", type=int, default=None)
+                   help="samples per simulator run while evaluating (unset: as in training)")
+    p.add_argument("--split", choices=["test", "train"], default="test", help="which split")
+    p.add_argument("--device", choices=["cpp_standalone", "runtime", "numpy"], default=None,
+                   help="simulator (unset: the run's)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only N samples (class-balanced)")
     p.set_defaults(func=cmd_evaluate)
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    first = text.splitlines()[0]
+    return first if len(text.splitlines()) == 1 else first + " ..."
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Log lines to whatever ``sys.stderr`` is at the time of writing."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    log = logging.getLogger("rsnn_brian")
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    debug = bool(os.environ.get("RSNN_BRIAN_DEBUG"))
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("rsnn-brian: interrupted", file=sys.stderr)
+        print(f"rsnn-brian {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"rsnn-brian {args.command}: error: {exc}", file=sys.stderr)
+    except SystemExit:
+        raise
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, ImportError,
+            RuntimeError, OSError) as exc:
+        if debug:
+            raise
+        print(f"rsnn-brian {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:      # Brian2's own exceptions and anything unforeseen: one line, not a report
+        if debug:
+            raise
+        print(f"rsnn-brian {args.command}: error: {type(exc).__name__}: {_one_line(exc)} "
+              "(RSNN_BRIAN_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 2
 
 

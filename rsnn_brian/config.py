@@ -1,114 +1,144 @@
-"""Training configuration: one frozen dataclass, all defaults in one place, TOML files.
+"""Training configuration: one frozen dataclass, each setting declared once.
 
-Defaults are the paper's Fashion-MNIST settings (ALGORITHM.md sections 5-6,
-the authors' logs): 784-400-R400-10, thresholds 20/20/15, tau_m 64 ms,
-tau_s 8 ms, refractory 2 ms, dt 1 ms, T = 400 steps, Adam with eta_0 =
-0.001, weight regulariser on, boosting on, batch size 1.
+Every field states its default, its help text, its section and its range in
+one place (:func:`setting`); type checks, TOML files and the command line's
+``rsnn-brian train`` flags all follow from that declaration, so a new setting
+is one edit here. Sections: ``data``, ``network`` and ``neuron`` (the model),
+``learning`` and ``variants`` (the learning rule and the authors'-code
+variants), and ``run`` (execution knobs that do not change what is computed,
+except float32 summation order: device, chunking, workers, checkpoints).
 
-Times are written with units, as strings Brian2 understands ("64 ms"); they
-are converted to steps in one place, :mod:`rsnn_brian.brian.model`.
-Presets live in ``rsnn_brian/presets/*.toml``.
+Defaults are the paper's Fashion-MNIST settings (docs/algorithm.md sections
+5-6, the authors' logs): 784-400-R400-10, thresholds 20/20/15, tau_m 64 ms,
+tau_s 8 ms, refractory 2 ms, dt 1 ms, T = 400 steps, Adam with eta_0 = 0.001,
+weight regulariser on, boosting on, batch size 1.
+
+Times are written with units (``"64 ms"``) and become steps in one place,
+:mod:`rsnn_brian.units`; this module never imports Brian2. Presets live in
+``rsnn_brian/presets/*.toml``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
+import math
 import tomllib
+import typing
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["TrainConfig", "parse_quantity", "load_preset", "load_config", "preset_names", "DATASETS", "DEVICES"]
+from .defaults import N_STEPS, NEURON_DEFAULTS
+from .network import LayerParams, parse_architecture
+from .units import parse_time, to_steps, whole_steps
 
+__all__ = ["TrainConfig", "setting", "load_preset", "load_config", "preset_names", "preset_description",
+           "SECTIONS", "DATASETS", "DEVICES"]
+
+#: Data sets the trainer knows (their inputs and classes: :mod:`rsnn_brian.data.registry`).
 DATASETS = ("builtin", "fashion-mnist", "mnist", "fsdd")
 DEVICES = ("cpp_standalone", "runtime", "cuda_standalone", "numpy")
-GRADIENTS = ("reference", "exact")
+SECTIONS = ("data", "network", "neuron", "learning", "variants", "run")
+
+
+def setting(default, section: str, help: str, *, choices=None, low=None, high=None, low_open=False,
+            kind: str | None = None, flag: str | None = None):
+    """A config field with its metadata: default, section, help, choices, range, kind.
+
+    ``low``/``high`` bound numbers (``low_open``: strictly above ``low``);
+    ``kind='time'`` marks a time with a unit; ``flag`` is the command-line
+    flag when it is not ``--field-name``.
+    """
+    if section not in SECTIONS:
+        raise ValueError(f"unknown section {section!r}")
+    meta = dict(section=section, help=help, choices=choices, low=low, high=high, low_open=low_open,
+                kind=kind, flag=flag)
+    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Everything a training run needs; see each field's help (``rsnn-brian train --help``)."""
+
     # data
-    dataset: str = "fashion-mnist"
-    data_dir: str | None = None            # None: $RSNN_BRIAN_DATA, else ~/.cache/rsnn_brian/data
-    train_limit: int | None = None         # use the first N training samples (stratified subsets: see data)
-    test_limit: int | None = None
-    redraw_inputs: bool = False            # authors: Bernoulli trains drawn once and reused every epoch
-    split_kind: str = "official"           # fsdd: 'official' (recordings 0-4 test) or 'speaker' (one held out)
-    held_out_speaker: str | None = None    # fsdd, split_kind 'speaker' (default: theo)
+    dataset: str = setting("fashion-mnist", "data", "data set", choices=DATASETS)
+    data_dir: str | None = setting(None, "data", "data directory (unset: $RSNN_BRIAN_DATA, else "
+                                   "~/.cache/rsnn_brian/data)")
+    train_limit: int | None = setting(None, "data", "use only N training samples (class-balanced)", low=1)
+    test_limit: int | None = setting(None, "data", "use only N test samples (class-balanced)", low=1)
+    redraw_inputs: bool = setting(False, "data", "draw new Bernoulli input trains every epoch (the authors "
+                                  "draw them once)")
+    split_kind: str = setting("official", "data", "fsdd split: 'official' (recordings 0-4 of each speaker and "
+                              "digit are the test set) or 'speaker' (one speaker held out)",
+                              choices=("official", "speaker"), flag="--split")
+    held_out_speaker: str | None = setting(None, "data", "fsdd with split 'speaker': the test speaker "
+                                           "(unset: theo)")
     # network (spec 1, 6)
-    architecture: str = "784-400-R400-10"
-    thresholds: tuple[float, ...] = (20.0, 20.0, 15.0)   # one per layer with incoming weights
-    tau_m: str = "64 ms"
-    tau_s: str = "8 ms"
-    refractory: str = "2 ms"
-    dt: str = "1 ms"
-    n_steps: int = 400
-    recurrent: str = "reservoir"           # 'reservoir' (authors' 3-D grid) or 'all'
+    architecture: str = setting("784-400-R400-10", "network", "layer sizes, input first; R marks a recurrent "
+                                "layer, the last is the output", flag="--arch")
+    thresholds: tuple[float, ...] = setting((20.0, 20.0, 15.0), "network", "firing thresholds, one per layer "
+                                            "with incoming weights (one value: all layers)", low=0, low_open=True)
+    recurrent: str = setting("reservoir", "network", "recurrent connectivity: 'reservoir' (the authors' 3-D "
+                             "grid) or 'all'", choices=("reservoir", "all"))
+    # neuron (spec 1)
+    tau_m: str = setting(NEURON_DEFAULTS["tau_m"], "neuron", "membrane time constant", kind="time")
+    tau_s: str = setting(NEURON_DEFAULTS["tau_s"], "neuron", "synaptic time constant", kind="time")
+    refractory: str = setting(NEURON_DEFAULTS["refractory"], "neuron", "refractory period (a whole number of "
+                              "steps)", kind="time")
+    dt: str = setting(NEURON_DEFAULTS["dt"], "neuron", "time step", kind="time")
+    n_steps: int = setting(N_STEPS, "neuron", "steps per sample (T)", low=1)
     # learning (spec 5)
-    epochs: int = 3
-    batch_size: int = 1                    # authors: 1
-    lr: float = 0.001                      # eta_0; eta = eta_0 / sqrt(epoch), epochs 0, 1 at eta_0
-    gradient: str = "reference"            # 'reference' (authors' code) or 'exact'
-    effect_ratio: str = "brian2"           # effect-ratio tables: 'brian2' (this simulator's discretisation) or 'authors'
-    silent_ratio: float = 0.0              # pre ratio R where a count is 0: 0 (spec) or 0.5 (authors' code)
-    recurrent_below: str = "spec"          # error below a recurrent layer: 'spec' or 'authors' (Reservoir.cu's order)
-    regulariser: bool = True               # images only in the paper
-    regulariser_lambda: float = 10.0       # lambda of the regulariser (spec 5: 10); used when regulariser is on
-    boosting: bool = True
-    # running
-    device: str = "cpp_standalone"
-    # samples simulated back to back per Brian2 run when batch_size is 1 (unset: 1, so that a
-    # training step simulates one sample, not one padded to a longer run); larger batches use
-    # the batch size
-    samples_per_run: int | None = None
-    workers: int = 1                       # cores per batch: Brian2 binaries at once and backward threads
-    seed: int = 0
-    checkpoint_every: int = 0              # also checkpoint every N batches inside an epoch (0: epoch ends only)
+    epochs: int = setting(3, "learning", "epochs to train (with --resume: extend the run to this many)", low=1)
+    batch_size: int = setting(1, "learning", "samples per weight update (the authors: 1)", low=1)
+    lr: float = setting(0.001, "learning", "initial learning rate eta_0 (eta = eta_0/sqrt(epoch) from the "
+                        "third epoch on)", low=0, low_open=True)
+    gradient: str = setting("reference", "learning", "'reference' (the authors' rule) or 'exact' (the "
+                            "linearised model's gradient)", choices=("reference", "exact"))
+    regulariser: bool = setting(True, "learning", "the weight regulariser of spec 5")
+    regulariser_lambda: float = setting(10.0, "learning", "the regulariser's lambda (spec 5: 10; 0 adds "
+                                        "nothing)", low=0)
+    boosting: bool = setting(True, "learning", "boost misclassified samples after each epoch")
+    # variants of the authors' code (docs/investigations.md)
+    effect_ratio: str = setting("brian2", "variants", "effect-ratio tables in Brian2's discretisation or the "
+                                "authors'", choices=("brian2", "authors"))
+    silent_ratio: float = setting(0.0, "variants", "pre ratio where a neuron is silent: 0 (spec) or 0.5 (the "
+                                  "authors' code)", low=0, high=1)
+    recurrent_below: str = setting("spec", "variants", "error sent below a recurrent layer: 'spec' or "
+                                   "'authors' (their Reservoir.cu order; needs gradient 'reference')",
+                                   choices=("spec", "authors"))
+    # running (execution knobs)
+    device: str = setting("cpp_standalone", "run", "simulator: Brian2 cpp_standalone, runtime, "
+                          "cuda_standalone, or the NumPy reference", choices=DEVICES)
+    samples_per_run: int | None = setting(None, "run", "with batch size 1: samples simulated back to back per "
+                                          "Brian2 run (unset: 1; more pads training steps but speeds up "
+                                          "the test pass)", low=1)
+    workers: int = setting(1, "run", "cores per batch: Brian2 binaries started at once (cpp_standalone) and "
+                           "gradient threads", low=1)
+    seed: int = setting(0, "run", "random seed (weights, inputs, order)", low=0)
+    checkpoint_every: int = setting(0, "run", "also checkpoint every N batches inside an epoch (0: at epoch "
+                                    "ends only)", low=0)
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
-        from .engine.effect_ratio import DISCRETISATIONS
-        if self.effect_ratio not in DISCRETISATIONS:
-            raise ValueError(f"effect_ratio must be one of {DISCRETISATIONS}, got {self.effect_ratio!r}")
-        if self.gradient not in GRADIENTS:
-            raise ValueError(f"gradient must be one of {GRADIENTS}, got {self.gradient!r}")
-        if self.split_kind not in ("official", "speaker"):
-            raise ValueError(f"split_kind must be 'official' or 'speaker', got {self.split_kind!r}")
-        if self.recurrent not in ("reservoir", "all"):
-            raise ValueError(f"recurrent must be 'reservoir' or 'all', got {self.recurrent!r}")
+        hints = _hints()
         th = self.thresholds
-        if isinstance(th, (int, float)):
-            th = (float(th),)
-        object.__setattr__(self, "thresholds", tuple(float(x) for x in th))
-        for name in ("epochs", "batch_size", "n_steps", "workers"):
-            val = getattr(self, name)
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"{name} must be a positive integer, got {val!r}")
-        for name in ("train_limit", "test_limit", "samples_per_run"):
-            val = getattr(self, name)
-            if val is not None and (not isinstance(val, int) or val < 1):
-                raise ValueError(f"{name} must be a positive integer or unset, got {val!r}")
-        if not (isinstance(self.silent_ratio, (int, float)) and not isinstance(self.silent_ratio, bool)
-                and 0 <= self.silent_ratio < float("inf")):
-            raise ValueError(f"silent_ratio must be a number >= 0 (0: spec, 0.5: authors' code), got {self.silent_ratio!r}")
-        object.__setattr__(self, "silent_ratio", float(self.silent_ratio))
-        if self.recurrent_below not in ("spec", "authors"):
-            raise ValueError(f"recurrent_below must be 'spec' or 'authors', got {self.recurrent_below!r}")
+        if isinstance(th, (int, float)) and not isinstance(th, bool):
+            th = (th,)
+        if isinstance(th, list):
+            th = tuple(th)
+        object.__setattr__(self, "thresholds", th)
+        for f in fields(self):
+            object.__setattr__(self, f.name, _check_field(f, hints[f.name], getattr(self, f.name)))
+        times = {name: parse_time(getattr(self, name), name) for name in ("tau_m", "tau_s", "refractory", "dt")}
+        for name in ("tau_m", "tau_s", "dt"):
+            if not times[name] > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if abs(times["tau_m"] - times["tau_s"]) <= 1e-9 * times["tau_m"]:
+            raise ValueError(f"tau_m and tau_s must differ (the PSP kernel is singular), both are {self.tau_m!r}")
+        whole_steps(times["refractory"], times["dt"], "refractory")
         if self.recurrent_below == "authors" and self.gradient != "reference":
-            raise ValueError("recurrent_below = 'authors' reproduces the authors' code and needs gradient = 'reference'")
-        lam = self.regulariser_lambda
-        if not (isinstance(lam, (int, float)) and not isinstance(lam, bool) and 0 <= lam < float("inf")):
-            raise ValueError(f"regulariser_lambda must be a finite number >= 0 (spec: 10), got {lam!r}")
-        object.__setattr__(self, "regulariser_lambda", float(lam))
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        from .network import parse_architecture
-        arch = parse_architecture(self.architecture)
-        n_layers = len(arch.layers) - 1
+            raise ValueError("recurrent_below = 'authors' reproduces the authors' code and needs "
+                             "gradient = 'reference'")
+        n_layers = len(parse_architecture(self.architecture).layers) - 1
         if len(self.thresholds) == 1:
             object.__setattr__(self, "thresholds", self.thresholds * n_layers)
         elif len(self.thresholds) != n_layers:
@@ -116,7 +146,8 @@ class TrainConfig:
                              f"incoming weights, got {len(self.thresholds)} thresholds")
 
     # -- conversions -------------------------------------------------------
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with these fields changed (None values are ignored)."""
         changes = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **changes)
 
@@ -125,58 +156,108 @@ class TrainConfig:
         d["thresholds"] = list(self.thresholds)
         return d
 
+    def section(self, name: str) -> dict:
+        """The fields of one section (``data``, ``network``, ``neuron``, ``learning``, ``variants``, ``run``)."""
+        if name not in SECTIONS:
+            raise ValueError(f"unknown section {name!r}; sections: {', '.join(SECTIONS)}")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["section"] == name}
+
     @property
     def run_layout(self) -> int:
         """Samples per simulator run: the batch size, or ``samples_per_run`` (default 1) for batch size 1."""
         return self.batch_size if self.batch_size > 1 else (self.samples_per_run or 1)
 
+    @property
+    def dt_seconds(self) -> float:
+        return parse_time(self.dt, "dt")
+
+    def seconds(self, name: str) -> float:
+        """A time setting (``tau_m``, ``tau_s``, ``refractory``, ``dt``) in seconds."""
+        return parse_time(getattr(self, name), name)
+
+    def layer_params(self) -> list[LayerParams]:
+        """Dimensionless per-layer neuron parameters in steps (the NumPy engine's units)."""
+        dt = self.dt_seconds
+        tm, ts = to_steps(self.seconds("tau_m"), dt), to_steps(self.seconds("tau_s"), dt)
+        ref = whole_steps(self.seconds("refractory"), dt, "refractory")
+        return [LayerParams(v_th=th, tau_m=tm, tau_s=ts, refractory=ref) for th in self.thresholds]
+
     def to_toml(self) -> str:
-        lines = []
+        lines, section = [], None
         for f in fields(self):
+            if f.metadata["section"] != section:
+                section = f.metadata["section"]
+                lines.append(f"# -- {section}")
             val = getattr(self, f.name)
-            if val is None:
-                continue
-            lines.append(f"{f.name} = {_toml_value(val)}")
+            if val is not None:
+                lines.append(f"{f.name} = {_toml_value(val)}")
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict, source: str = "config") -> TrainConfig:
+        """From flat keys, or from tables named after the sections (``[learning] lr = 0.002``)."""
+        flat = {}
+        for key, val in d.items():
+            if key in SECTIONS and isinstance(val, dict):
+                flat.update(val)
+            else:
+                flat[key] = val
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
+        unknown = sorted(set(flat) - known)
         if unknown:
-            raise ValueError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
-        d = dict(d)
-        if "thresholds" in d and isinstance(d["thresholds"], list):
-            d["thresholds"] = tuple(d["thresholds"])
-        return cls(**d)
-
-    def neuron_configs(self):
-        """One Brian2 NeuronConfig per layer with incoming weights (imports brian2)."""
-        from .brian.model import NeuronConfig
-        tm, ts, ref = (parse_quantity(x, name) for x, name in
-                       ((self.tau_m, "tau_m"), (self.tau_s, "tau_s"), (self.refractory, "refractory")))
-        return [NeuronConfig(tau_m=tm, tau_s=ts, v_th=th, refractory=ref) for th in self.thresholds]
-
-    def layer_params(self):
-        """Dimensionless per-layer parameters in steps (imports brian2 for the units)."""
-        dt = parse_quantity(self.dt, "dt")
-        return [nc.to_params(dt) for nc in self.neuron_configs()]
+            raise ValueError(f"{source}: unknown config keys {unknown}; known keys: {sorted(known)}")
+        return cls(**flat)
 
 
-_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-z]+)\s*$")
+def _hints() -> dict:
+    global _HINTS
+    if _HINTS is None:
+        _HINTS = typing.get_type_hints(TrainConfig)
+    return _HINTS
 
 
-def parse_quantity(text, name: str = "value"):
-    """``"64 ms"`` or ``"64*ms"`` -> a Brian2 Quantity (imports brian2)."""
-    import brian2.units as allunits
-    from brian2.units.fundamentalunits import Quantity
-    if isinstance(text, Quantity):
-        return text
-    m = _QUANTITY.match(str(text))
-    unit = getattr(allunits, m.group(2), None) if m else None
-    if unit is None:
-        raise ValueError(f"{name}: cannot read {text!r} as a quantity with a unit; write e.g. '64 ms'")
-    return float(m.group(1)) * unit
+_HINTS = None
+
+
+def _check_field(f: dataclasses.Field, hint, val):
+    """Type and range check of one field; returns the value in its canonical type."""
+    name, meta = f.name, f.metadata
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), hint) if optional else hint
+    if val is None:
+        if optional:
+            return None
+        raise ValueError(f"{name} must be set (default {f.default!r})")
+    if typing.get_origin(base) is tuple:
+        if not isinstance(val, tuple) or not val:
+            raise ValueError(f"{name} must be a list of numbers, got {val!r}")
+        return tuple(_number(name, x, float, meta) for x in val)
+    if base is bool:
+        if not isinstance(val, bool):
+            raise ValueError(f"{name} must be true or false, got {val!r}")
+        return val
+    if base in (int, float):
+        return _number(name, val, base, meta)
+    if not isinstance(val, str):
+        raise ValueError(f"{name} must be a string, got {val!r}")
+    if meta["choices"] and val not in meta["choices"]:
+        raise ValueError(f"{name} must be one of {tuple(meta['choices'])}, got {val!r}")
+    return val
+
+
+def _number(name: str, val, typ, meta):
+    if isinstance(val, bool) or not isinstance(val, (int, float)) or (typ is int and not isinstance(val, int)):
+        what = "a whole number" if typ is int else "a number"
+        raise ValueError(f"{name} must be {what}, got {val!r}")
+    if not math.isfinite(val):
+        raise ValueError(f"{name} must be finite, got {val!r}")
+    low, high = meta["low"], meta["high"]
+    if low is not None and (val <= low if meta["low_open"] else val < low):
+        raise ValueError(f"{name} must be {'>' if meta['low_open'] else '>='} {low}, got {val!r}")
+    if high is not None and val > high:
+        raise ValueError(f"{name} must be <= {high}, got {val!r}")
+    return typ(val)
 
 
 def _toml_value(val) -> str:
@@ -189,16 +270,32 @@ def _toml_value(val) -> str:
     return '"' + str(val).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# -- presets and files --------------------------------------------------------------
+
+def _preset_file(name: str):
+    return resources.files("rsnn_brian.presets") / f"{name}.toml"
+
+
 def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("rsnn_brian.presets").iterdir()
                   if p.name.endswith(".toml"))
 
 
+def preset_description(name: str) -> str:
+    """The preset's leading comment block, as one paragraph."""
+    lines = []
+    for line in _preset_file(name).read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(x for x in lines if x)
+
+
 def load_preset(name: str) -> TrainConfig:
-    path = resources.files("rsnn_brian.presets") / f"{name}.toml"
+    path = _preset_file(name)
     if not path.is_file():
         raise ValueError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
-    return TrainConfig.from_dict(tomllib.loads(path.read_text()))
+    return TrainConfig.from_dict(tomllib.loads(path.read_text()), source=f"preset {name}")
 
 
 def load_config(path: str | Path) -> TrainConfig:
@@ -209,5 +306,9 @@ def load_config(path: str | Path) -> TrainConfig:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
-    return TrainConfig.from_dict(data)
+    try:
+        return TrainConfig.from_dict(data, source=str(path))
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
 

@@ -18,23 +18,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .defaults import NEURON_DEFAULTS
+from .units import parse_time, to_steps, whole_steps
+
 __all__ = [
     "LayerSpec", "LayerParams", "LayerWeights", "Architecture", "NetworkWeights",
-    "parse_architecture", "propagators", "psp_kernel", "grid_shape",
-    "reservoir_mask", "init_weights", "with_params", "LATERAL_WEIGHT",
+    "parse_architecture", "with_params", "LATERAL_WEIGHT",
 ]
 
 #: Fixed lateral inhibition between output neurons (spec section 1).
 LATERAL_WEIGHT = -1.0
-
-# Reservoir connection probabilities c[(pre_is_inh, post_is_inh)] (spec section 1,
-# authors' code): E->E 0.45, E->I 0.30, I->E 0.60, I->I 0.15, and lambda = 2.
-RESERVOIR_C = {(False, False): 0.45, (False, True): 0.30,
-               (True, False): 0.60, (True, True): 0.15}
-RESERVOIR_LAMBDA = 2.0
-RESERVOIR_INHIBITORY_FRACTION = 0.2
-# Grids used by the authors' code.
-KNOWN_GRIDS = {400: (5, 5, 16), 200: (5, 5, 8), 800: (10, 10, 8)}
 
 _TOKEN = re.compile(r"^(R?)(\d+)$")
 
@@ -77,7 +70,7 @@ class Architecture:
                 raise ValueError(f"a middle layer must be hidden or recurrent, got {lay.kind!r}")
 
     @classmethod
-    def parse(cls, text: str) -> "Architecture":
+    def parse(cls, text: str) -> Architecture:
         return parse_architecture(text)
 
     @property
@@ -138,14 +131,18 @@ def parse_architecture(text: str) -> Architecture:
 class LayerParams:
     """Dimensionless neuron parameters of one layer, times in steps of dt.
 
-    Defaults are the paper's image settings (spec section 1): tau_m = 64 ms,
-    tau_s = 8 ms, refractory 2 ms, dt = 1 ms.
+    Defaults: :data:`rsnn_brian.defaults.NEURON_DEFAULTS` in steps of its dt
+    (the paper's image settings, spec section 1: tau_m = 64 ms, tau_s = 8 ms,
+    refractory 2 ms, dt = 1 ms). ``refractory`` counts the firing
+    step, as in Brian2; how a discretisation steps the neuron with these
+    numbers (propagators, held steps, PSP kernel) is
+    :class:`rsnn_brian.engine.neuron.Discretisation`.
     """
 
-    v_th: float = 20.0
-    tau_m: float = 64.0
-    tau_s: float = 8.0
-    refractory: int = 2
+    v_th: float = NEURON_DEFAULTS["v_th"]
+    tau_m: float = to_steps(parse_time(NEURON_DEFAULTS["tau_m"]), parse_time(NEURON_DEFAULTS["dt"]))
+    tau_s: float = to_steps(parse_time(NEURON_DEFAULTS["tau_s"]), parse_time(NEURON_DEFAULTS["dt"]))
+    refractory: int = whole_steps(parse_time(NEURON_DEFAULTS["refractory"]), parse_time(NEURON_DEFAULTS["dt"]))
 
     def __post_init__(self):
         for name in ("v_th", "tau_m", "tau_s"):
@@ -155,45 +152,9 @@ class LayerParams:
         if abs(self.tau_m - self.tau_s) < 1e-9 * self.tau_m:
             raise ValueError("LayerParams: tau_m and tau_s must differ (the PSP kernel is singular)")
         if int(self.refractory) != self.refractory or self.refractory < 0:
-            raise ValueError(f"LayerParams.refractory must be a non-negative whole number of steps, got {self.refractory!r}")
+            raise ValueError("LayerParams.refractory must be a non-negative whole number of steps, "
+                             f"got {self.refractory!r}")
         object.__setattr__(self, "refractory", int(self.refractory))
-
-    @property
-    def restart_offset(self) -> int:
-        """Steps from a spike to the last step the membrane is held at 0.
-
-        With Brian2's schedule v is reset at the firing step t and held for
-        refractory - 1 more steps, so it integrates again from step
-        t + max(refractory - 1, 0) + 1 (spec 2.2: r_f = t_{f-1} + R - 1).
-        """
-        return max(self.refractory - 1, 0)
-
-
-def propagators(p: LayerParams) -> tuple[float, float, float]:
-    """Exact one-step propagators ``(a_v, a_vI, a_I)`` of the neuron.
-
-    ``v' = a_v v + a_vI I``, ``I' = a_I I`` for
-    ``dv/dt = -v/tau_m + I/tau_s``, ``dI/dt = -I/tau_s`` over one step.
-    """
-    a_v = math.exp(-1.0 / p.tau_m)
-    a_I = math.exp(-1.0 / p.tau_s)
-    a_vI = p.tau_m / (p.tau_m - p.tau_s) * (a_v - a_I)
-    return a_v, a_vI, a_I
-
-
-def psp_kernel(p: LayerParams, n_steps: int) -> np.ndarray:
-    """Membrane response ``h[k]`` to a unit spike k steps earlier (no reset).
-
-    A spike at step m adds 1 to I at step m; v first moves at step m + 1.
-    ``h[0] = 0``. Computed by the same recursion the simulators use.
-    """
-    a_v, a_vI, a_I = propagators(p)
-    h = np.zeros(n_steps, dtype=np.float64)
-    v, i = 0.0, 1.0
-    for k in range(1, n_steps):
-        v, i = a_v * v + a_vI * i, a_I * i
-        h[k] = v
-    return h
 
 
 # ---------------------------------------------------------------------------
@@ -214,17 +175,23 @@ class LayerWeights:
     rec_mask: np.ndarray | None = None
     rec_trainable: bool = False
 
-    def copy(self) -> "LayerWeights":
+    def copy(self) -> LayerWeights:
         return LayerWeights(self.ff.copy(), None if self.rec is None else self.rec.copy(),
                             None if self.rec_mask is None else self.rec_mask.copy(), self.rec_trainable)
 
 
 @dataclass
 class NetworkWeights:
-    """Weights of every non-input layer, bottom to top."""
+    """Weights of every non-input layer, bottom to top.
+
+    ``allow_autapses``: recurrent layers may have self-connections (the
+    authors' reservoir loop includes a == b); off by default (spec 1). The
+    output layer's lateral inhibition never has them.
+    """
 
     arch: Architecture
     layers: list[LayerWeights] = field(default_factory=list)
+    allow_autapses: bool = False
 
     def __post_init__(self):
         self.validate()
@@ -254,13 +221,14 @@ class NetworkWeights:
                     raise ValueError(f"{name}: recurrent weights contain NaN or inf")
                 if np.any(lw.rec[~lw.rec_mask] != 0):
                     raise ValueError(f"{name}: recurrent weights are non-zero where the mask has no synapse")
-                if np.any(np.diag(lw.rec_mask)):
-                    raise ValueError(f"{name}: self-connections are not allowed")
+                if np.any(np.diag(lw.rec_mask)) and not (self.allow_autapses and spec.kind == "recurrent"):
+                    raise ValueError(f"{name}: self-connections are not allowed"
+                                     + ("" if spec.kind == "output" else " (allow_autapses is False)"))
             elif lw.rec is not None:
                 raise ValueError(f"{name}: a feed-forward layer has no recurrent weights")
 
-    def copy(self) -> "NetworkWeights":
-        return NetworkWeights(self.arch, [lw.copy() for lw in self.layers])
+    def copy(self) -> NetworkWeights:
+        return NetworkWeights(self.arch, [lw.copy() for lw in self.layers], self.allow_autapses)
 
     # flat views, for optimisers and checkpoints
     def trainable(self) -> dict[str, np.ndarray]:
@@ -288,7 +256,7 @@ class NetworkWeights:
         return out
 
     @classmethod
-    def from_arrays(cls, arch: Architecture, arrays) -> "NetworkWeights":
+    def from_arrays(cls, arch: Architecture, arrays, allow_autapses: bool = False) -> NetworkWeights:
         layers = []
         for k, spec in enumerate(arch.layers[1:], start=1):
             if f"ff{k}" not in arrays:
@@ -302,82 +270,7 @@ class NetworkWeights:
                                            spec.kind == "recurrent"))
             else:
                 layers.append(LayerWeights(ff))
-        return cls(arch, layers)
-
-
-def grid_shape(n: int) -> tuple[int, int, int]:
-    """3-D grid for a reservoir of n neurons (the authors' grids where known)."""
-    if n in KNOWN_GRIDS:
-        return KNOWN_GRIDS[n]
-    if n % 25 == 0:
-        return (5, 5, n // 25)
-    # most cube-like factorisation
-    best = (1, 1, n)
-    for a in range(1, int(round(n ** (1 / 3))) + 2):
-        if n % a:
-            continue
-        m = n // a
-        for b in range(a, int(math.isqrt(m)) + 1):
-            if m % b == 0:
-                c = m // b
-                if max(a, b, c) - min(a, b, c) < max(best) - min(best):
-                    best = (a, b, c)
-    return best
-
-
-def reservoir_mask(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse recurrent connectivity of the authors' reservoir.
-
-    Neurons sit on a 3-D grid (:func:`grid_shape`); 20 % are inhibitory; a
-    synapse a -> b exists with probability ``c * exp(-D(a, b)^2 / lambda^2)``,
-    lambda = 2, c by (pre, post) type. No self-connections.
-
-    Returns ``mask`` (n_post, n_pre) bool and ``inhibitory`` (n,) bool.
-    """
-    gx, gy, gz = grid_shape(n)
-    idx = np.arange(n)
-    pos = np.stack([idx % gx, (idx // gx) % gy, idx // (gx * gy)], axis=1).astype(float)
-    inhibitory = np.zeros(n, dtype=bool)
-    inhibitory[rng.permutation(n)[: int(round(RESERVOIR_INHIBITORY_FRACTION * n))]] = True
-    d2 = ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)          # (post, pre)
-    c = np.empty((n, n))
-    for (pre_inh, post_inh), val in RESERVOIR_C.items():
-        c[np.ix_(inhibitory == post_inh, inhibitory == pre_inh)] = val
-    prob = c * np.exp(-d2 / RESERVOIR_LAMBDA ** 2)
-    np.fill_diagonal(prob, 0.0)
-    mask = rng.random((n, n)) < prob
-    return mask, inhibitory
-
-
-def init_weights(arch: Architecture | str, rng: np.random.Generator,
-                 recurrent: str = "reservoir", low: float = -1.0, high: float = 1.0) -> NetworkWeights:
-    """Initial weights of the spec: U(low, high) everywhere trained.
-
-    ``recurrent``: 'reservoir' (sparse 3-D grid connectivity) or 'all'
-    (all-to-all without self-connections). The output layer gets fixed
-    lateral inhibition of weight :data:`LATERAL_WEIGHT`.
-    """
-    if isinstance(arch, str):
-        arch = parse_architecture(arch)
-    if recurrent not in ("reservoir", "all"):
-        raise ValueError(f"recurrent connectivity must be 'reservoir' or 'all', got {recurrent!r}")
-    layers = []
-    for k, spec in enumerate(arch.layers[1:], start=1):
-        n_pre = arch.layers[k - 1].size
-        ff = rng.uniform(low, high, size=(spec.size, n_pre))
-        if spec.kind == "recurrent":
-            if recurrent == "reservoir":
-                mask, _ = reservoir_mask(spec.size, rng)
-            else:
-                mask = ~np.eye(spec.size, dtype=bool)
-            rec = np.where(mask, rng.uniform(low, high, size=mask.shape), 0.0)
-            layers.append(LayerWeights(ff, rec, mask, True))
-        elif spec.kind == "output":
-            mask = ~np.eye(spec.size, dtype=bool)
-            layers.append(LayerWeights(ff, np.where(mask, LATERAL_WEIGHT, 0.0), mask, False))
-        else:
-            layers.append(LayerWeights(ff))
-    return NetworkWeights(arch, layers)
+        return cls(arch, layers, allow_autapses)
 
 
 def with_params(params: list[LayerParams] | LayerParams, n_layers: int) -> list[LayerParams]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["plot_learning_curve", "authors_curve", "AUTHORS_RUNS"]
+__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS"]
 
 # (dataset, architecture) of this package -> the authors' run it is compared with
 # (rsnn_brian/data/reference/authors_learning_curves.csv: per-epoch figures from the
@@ -28,7 +28,7 @@ def _plt():
 def authors_curve(dataset: str, architecture: str) -> tuple[pd.DataFrame, str] | None:
     """The authors' per-epoch figures for a comparable run, and a label; None if there is none.
 
-    Columns: epoch (0-based, as in their logs and in ``metrics.csv``),
+    Columns: epoch (0-based, as in their logs; add 1 for epochs trained),
     train_accuracy, test_accuracy (%).
     """
     key = AUTHORS_RUNS.get((dataset, str(architecture)))
@@ -40,23 +40,35 @@ def authors_curve(dataset: str, architecture: str) -> tuple[pd.DataFrame, str] |
     return ref[["epoch", "train_accuracy", "test_accuracy"]].reset_index(drop=True), key[1]
 
 
+def epochs_trained(metrics: pd.DataFrame) -> pd.Series:
+    """Epochs trained at each row of a run's ``metrics.csv`` (1 after the first epoch).
+
+    ``metrics.csv`` counts epochs from 1 in its ``epoch`` column; files written
+    before that counted from 0 (their first row says 0) and are shifted by one.
+    """
+    epoch = metrics["epoch"].astype(int)
+    return epoch + 1 if len(epoch) and epoch.min() == 0 else epoch
+
+
 def plot_learning_curve(metrics: pd.DataFrame, path: str | Path | None = None, ax=None,
                         reference: pd.DataFrame | None = None, reference_label: str = "authors"):
     """Train and test accuracy (%) against the number of epochs trained.
 
-    ``metrics`` has one row per epoch (``epoch`` 0-based, as ``metrics.csv``);
-    the x axis counts epochs trained (1 after the first epoch), in whole
-    epochs. ``reference`` (columns epoch, test_accuracy, optionally
-    train_accuracy; 0-based epochs) is drawn dashed, cut to the epochs the run
-    has.
+    ``metrics`` has one row per epoch, as ``metrics.csv`` (``epoch`` from 1;
+    older files from 0, see :func:`epochs_trained`); the x axis counts epochs
+    trained, in whole epochs. ``reference`` (columns epoch, test_accuracy,
+    optionally train_accuracy; 0-based epochs as in the authors' logs) is
+    drawn dashed, cut to the epochs the run has.
     """
     import seaborn as sns
     from matplotlib.ticker import MaxNLocator
     plt = _plt()
-    long = metrics.melt(id_vars="epoch", value_vars=["train_accuracy", "test_accuracy"],
-                        var_name="split", value_name="accuracy (%)")
+    trained = epochs_trained(metrics)
+    long = metrics.assign(**{"epochs trained": trained}).melt(
+        id_vars="epochs trained", value_vars=["train_accuracy", "test_accuracy"],
+        var_name="split", value_name="accuracy (%)")
     long["split"] = long["split"].str.replace("_accuracy", "")
-    long["epochs trained"] = long["epoch"] + 1
+    n_epochs = int(trained.max())
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
@@ -64,14 +76,14 @@ def plot_learning_curve(metrics: pd.DataFrame, path: str | Path | None = None, a
     sns.lineplot(data=long, x="epochs trained", y="accuracy (%)", hue="split", palette=palette,
                  marker="o", ax=ax)
     if reference is not None and len(reference):
-        ref = reference[reference["epoch"] <= metrics["epoch"].max()]
+        ref = reference[reference["epoch"] + 1 <= n_epochs]
         for split in ("train", "test"):
             col = f"{split}_accuracy"
             if col in ref and len(ref):
                 ax.plot(ref["epoch"] + 1, ref[col], ls="--", marker="x", lw=1, color=palette[split],
                         label=f"{reference_label} ({split})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlim(0.7, max(1, int(metrics["epoch"].max()) + 1) + 0.3)
+    ax.set_xlim(0.7, max(1, n_epochs) + 0.3)
     ax.legend(fontsize="small")
     ax.set_title("ST-RSBP learning curve")
     if own and path is not None:

@@ -17,6 +17,68 @@ import numpy as np
 __all__ = ["SpikeTrains", "Recording", "dense_batch", "counts_batch", "as_input_batch"]
 
 
+_QUANTITY_HINT = "give steps as integers: divide times by dt, e.g. (t/ms).astype(int) for dt = 1 ms"
+
+
+def _is_quantity(x) -> bool:
+    """A Brian2 ``Quantity`` (or a list of them), recognised without importing Brian2."""
+    def one(y):
+        return type(y).__module__.startswith("brian2") or hasattr(y, "dim") and hasattr(y, "dimensions")
+    if one(x):
+        return True
+    return isinstance(x, (list, tuple)) and any(one(y) for y in x)
+
+
+def _as_size(n, what: str) -> int:
+    """``n_neurons`` / ``n_steps`` as a Python int >= 0; refuses bools, fractions and quantities."""
+    if _is_quantity(n):
+        raise TypeError(f"SpikeTrains: {what} is a Brian2 quantity ({n!r}); {_QUANTITY_HINT}")
+    if isinstance(n, np.ndarray) and n.ndim == 0:
+        n = n[()]
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"SpikeTrains: {what} must be an integer, got the boolean {n!r}")
+    if isinstance(n, (int, np.integer)):
+        value = int(n)
+    elif isinstance(n, (float, np.floating)):
+        if not (np.isfinite(n) and float(n).is_integer()):
+            raise ValueError(f"SpikeTrains: {what} must be a whole number, got {float(n)!r}")
+        value = int(n)
+    else:
+        raise TypeError(f"SpikeTrains: {what} must be a whole number, got {n!r} ({type(n).__name__})")
+    if value < 0:
+        raise ValueError(f"SpikeTrains: n_neurons and n_steps must be >= 0, got {what} = {value}")
+    return value
+
+
+def _as_indices(x, what: str) -> np.ndarray:
+    """``neuron`` / ``step`` as a flat int64 array; whole-number floats pass, nothing is truncated."""
+    label = "steps" if what == "step" else "neuron indices"
+    if _is_quantity(x):
+        hint = _QUANTITY_HINT if what == "step" else \
+            "give neuron indices as a plain integer array, e.g. np.asarray(monitor.i[:])"
+        raise TypeError(f"SpikeTrains: {what} is a Brian2 {type(x).__name__}, not plain integers; {hint}")
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    if kind == "b":
+        raise TypeError(f"SpikeTrains: {what} is a boolean array; give {label} as integers "
+                        f"(for a 0/1 raster use SpikeTrains.from_dense)")
+    if kind in "iu":
+        if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"SpikeTrains: {what} values exceed the int64 range")
+        return arr.astype(np.int64, copy=False).ravel()
+    if kind == "f":
+        flat = arr.ravel()
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(flat) | (flat != np.round(flat)) | (np.abs(flat) >= 2.0 ** 62)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"SpikeTrains: {label} must be whole numbers, got {float(flat[first])!r} at "
+                             f"position {first} ({int(bad.sum())} such value(s)); round them "
+                             f"explicitly if that is what you mean")
+        return flat.astype(np.int64)
+    raise TypeError(f"SpikeTrains: {label} must be integers, got an array of dtype {arr.dtype}")
+
+
 @dataclass(frozen=True, eq=False)
 class SpikeTrains:
     """Spikes of ``n_neurons`` neurons during ``n_steps`` steps.
@@ -30,6 +92,12 @@ class SpikeTrains:
     v : float64 array, shape (n_spikes,), optional
         Membrane value at the step the neuron crossed threshold (before the
         reset), when the simulator recorded it.
+
+    Inputs are checked where they enter, nothing is truncated: ``neuron`` and
+    ``step`` must hold whole numbers (integer arrays, or float arrays such as
+    ``3.0``; ``3.7`` or ``-0.5`` raise ValueError), booleans and Brian2
+    quantities raise TypeError (steps are integers: ``(t/ms).astype(int)``
+    for dt = 1 ms), and ``n_neurons`` / ``n_steps`` must be whole numbers >= 0.
     """
 
     neuron: np.ndarray
@@ -39,23 +107,28 @@ class SpikeTrains:
     v: np.ndarray | None = field(default=None)
 
     def __post_init__(self):
-        neuron = np.asarray(self.neuron, dtype=np.int64).ravel()
-        step = np.asarray(self.step, dtype=np.int64).ravel()
+        n_neurons = _as_size(self.n_neurons, "n_neurons")
+        n_steps = _as_size(self.n_steps, "n_steps")
+        neuron = _as_indices(self.neuron, "neuron")
+        step = _as_indices(self.step, "step")
         if neuron.shape != step.shape:
             raise ValueError(
                 f"SpikeTrains: neuron ({neuron.size}) and step ({step.size}) arrays differ in length")
-        if self.n_neurons < 0 or self.n_steps < 0:
-            raise ValueError("SpikeTrains: n_neurons and n_steps must be >= 0")
         if neuron.size:
-            if neuron.min() < 0 or neuron.max() >= self.n_neurons:
+            if neuron.min() < 0 or neuron.max() >= n_neurons:
                 raise ValueError(
-                    f"SpikeTrains: neuron indices must lie in [0, {self.n_neurons}), "
+                    f"SpikeTrains: neuron indices must lie in [0, {n_neurons}), "
                     f"got [{neuron.min()}, {neuron.max()}]")
-            if step.min() < 0 or step.max() >= self.n_steps:
+            if step.min() < 0 or step.max() >= n_steps:
                 raise ValueError(
-                    f"SpikeTrains: steps must lie in [0, {self.n_steps}), "
+                    f"SpikeTrains: steps must lie in [0, {n_steps}), "
                     f"got [{step.min()}, {step.max()}]")
-        key = step * max(self.n_neurons, 1) + neuron
+        if self.v is not None and _is_quantity(self.v):
+            raise TypeError("SpikeTrains: v must be plain numbers, got a Brian2 quantity; "
+                            "divide by its unit first, e.g. v / mV")
+        object.__setattr__(self, "n_neurons", n_neurons)
+        object.__setattr__(self, "n_steps", n_steps)
+        key = step * max(n_neurons, 1) + neuron
         if key.size > 1 and np.any(np.diff(key) <= 0):
             order = np.argsort(key, kind="stable")
             if np.any(np.diff(key[order]) == 0):
@@ -72,7 +145,7 @@ class SpikeTrains:
 
     # -- constructors -------------------------------------------------
     @classmethod
-    def from_dense(cls, raster) -> "SpikeTrains":
+    def from_dense(cls, raster) -> SpikeTrains:
         """From a (n_steps, n_neurons) 0/1 array."""
         raster = np.asarray(raster)
         if raster.ndim != 2:
@@ -81,7 +154,7 @@ class SpikeTrains:
         return cls(neuron, step, raster.shape[1], raster.shape[0])
 
     @classmethod
-    def empty(cls, n_neurons: int, n_steps: int) -> "SpikeTrains":
+    def empty(cls, n_neurons: int, n_steps: int) -> SpikeTrains:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), n_neurons, n_steps)
 
     # -- views ---------------------------------------------------------
@@ -137,6 +210,9 @@ def as_input_batch(inputs, n_inputs: int, n_steps: int | None = None) -> list[Sp
     -------
     list of B :class:`SpikeTrains`
     """
+    if _is_quantity(inputs):
+        raise TypeError("inputs must be a list of SpikeTrains or a 0/1 array, got a Brian2 "
+                        f"{type(inputs).__name__}; {_QUANTITY_HINT}")
     if isinstance(inputs, np.ndarray):
         if inputs.ndim != 3:
             raise ValueError("inputs must be a list of SpikeTrains or a (batch, n_steps, n_inputs) array, "
@@ -160,8 +236,8 @@ def as_input_batch(inputs, n_inputs: int, n_steps: int | None = None) -> list[Sp
         if tr.n_neurons != n_inputs:
             raise ValueError(f"input sample {b} has {tr.n_neurons} neurons, the network has {n_inputs} inputs")
         if tr.n_steps != want:
-            raise ValueError(f"input sample {b} has {tr.n_steps} steps, expected {want} "
-                             f"({'the runner was built for n_steps=' + str(want) if n_steps is not None else 'as sample 0'})")
+            why = f"the runner was built for n_steps={want}" if n_steps is not None else "as sample 0"
+            raise ValueError(f"input sample {b} has {tr.n_steps} steps, expected {want} ({why})")
     return list(inputs)
 
 

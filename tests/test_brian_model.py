@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 brian2 = pytest.importorskip("brian2")
-from brian2 import Equations, ms, mV, second  # noqa: E402
+from brian2 import Equations, ms, mV  # noqa: E402
 
 from rsnn_brian.brian import model  # noqa: E402
 from rsnn_brian.brian.model import NeuronConfig, configs_for  # noqa: E402
-from rsnn_brian.network import LayerParams, propagators  # noqa: E402
+from rsnn_brian.engine.neuron import propagators  # noqa: E402
+from rsnn_brian.network import LayerParams  # noqa: E402
 
 
 def test_defaults_to_params():
@@ -80,7 +81,7 @@ def test_equations_have_no_pasted_numbers_and_resolve():
 
 def test_exact_integration_matches_numpy_propagators():
     """One neuron in Brian2 (numpy target, runtime): v and I after k steps."""
-    from brian2 import NeuronGroup, Network, StateMonitor, prefs
+    from brian2 import Network, NeuronGroup, StateMonitor, prefs
     old = prefs.codegen.target
     prefs.codegen.target = "numpy"
     try:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rsnn_brian.cli import build_parser, _config_from_args
+from rsnn_brian.cli import _config_from_args, build_parser
 from rsnn_brian.config import TrainConfig, load_config, load_preset, preset_names
 
 

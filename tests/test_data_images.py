@@ -14,9 +14,8 @@ import pytest
 
 from rsnn_brian.data import images as I
 
+#: The real data sets: $RSNN_BRIAN_DATA, else ../shared/data beside the repository (never a fixed path).
 SHARED = Path(os.environ.get("RSNN_BRIAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-if not (SHARED / "mnist").is_dir():
-    SHARED = Path("/work/shared/data")
 
 
 # -- small fake IDX files --------------------------------------------------------
@@ -134,6 +133,27 @@ def test_truncated_gzip(tmp_path):
     p.write_bytes(p.read_bytes()[:200])
     with pytest.raises(ValueError, match="truncated or corrupt.*Delete it"):
         I.load_images("mnist", "train", data_dir=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("which", ["images", "labels"])
+@pytest.mark.parametrize("damage, match", [
+    (lambda raw: raw[: len(raw) // 2], "cannot decompress .*truncated or corrupt"),     # cut-off .gz
+    (lambda raw: b"<html>404 Not Found</html>", "cannot decompress .*truncated or corrupt"),  # not gzip
+    (lambda raw: gzip.compress(gzip.decompress(raw)[:-3]), "the file is truncated"),   # short IDX body
+    (lambda raw: gzip.compress(b"\x00\x00\x08"), "shorter than the .*header"),       # short IDX header
+    (lambda raw: gzip.compress(gzip.decompress(raw) + b"xx"), "longer than its header says"),
+    (lambda raw: gzip.compress(b"\x00\x00\x08\x02" + gzip.decompress(raw)[4:]), "wrong IDX magic number 2050"),
+])
+def test_corrupt_gz_names_the_file_and_the_fix(tmp_path, fake_sums, which, damage, match):
+    fake_sums("mnist", "train", *write_fake(tmp_path / "mnist"))   # the intact file passes
+    fname = I.FILES["train"][0 if which == "images" else 1]
+    path = tmp_path / "mnist" / fname
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ValueError, match=match) as err:
+        I.load_images("mnist", "train", data_dir=tmp_path, download=False)
+    msg = str(err.value)
+    assert msg.startswith(str(path) + ":")                     # the file, in full
+    assert "Delete it and download it again" in msg and "\n" not in msg
 
 
 def test_checksum_mismatch(tmp_path):
@@ -264,6 +284,15 @@ def test_builtin_subset():
         assert 0 < x.mean() < 255
     xf, yf = I.load_builtin("test", limit=7, flatten=True)
     assert xf.shape == (7, 784) and yf.shape == (7,)
+
+
+def test_save_builtin_is_atomic_and_roundtrips(tmp_path):
+    arrays = {"train_images": np.zeros((2, 28, 28), np.uint8), "train_labels": np.array([1, 2], np.uint8)}
+    out = I.save_builtin(arrays, tmp_path / "subset")
+    assert out == tmp_path / "subset.npz"                     # as numpy names it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["subset.npz"]   # no temporary file left
+    with np.load(out, allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["train_labels"], [1, 2])
 
 
 def test_builtin_npz_has_no_pickles():

@@ -2,19 +2,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tolerances import TABLE_Q_TOL, TABLE_SEED_Q_TOL, TABLE_VALUE_TOL
 
-from rsnn_brian.engine.effect_ratio import (EffectRatioTable, authors_spsp_trials, effect_ratio_table,
-                                            load_reference_table, make_table, mean_spsp_grid,
-                                            mean_spsp_grid_authors, pre_ratio, q_matrix,
-                                            sample_trains, sample_trains_authors, self_factor,
-                                            weighted_q_sum)
+from rsnn_brian._io import CorruptCacheWarning
+from rsnn_brian.engine.effect_ratio import (
+    EffectRatioTable,
+    effect_ratio_table,
+    load_reference_table,
+    make_table,
+    mean_spsp_grid,
+    pre_ratio,
+    q_matrix,
+    sample_trains,
+    self_factor,
+    weighted_q_sum,
+)
+from rsnn_brian.engine.neuron import AUTHORS, Discretisation
 from rsnn_brian.engine.spsp import spsp
+from rsnn_brian.engine.tables_authors import authors_spsp_trials, sample_trains_authors
 from rsnn_brian.network import LayerParams
 from rsnn_brian.spikes import SpikeTrains
 
-from tolerances import TABLE_Q_TOL, TABLE_SEED_Q_TOL, TABLE_VALUE_TOL
-
-REF = Path("/work/shared/reference")
+#: the authors' reference tables, shipped with the tests (see data/README.md)
+REF = Path(__file__).parent / "data"
 
 
 def test_sample_trains_respect_refractoriness_and_are_uniform():
@@ -105,6 +115,30 @@ def test_cache_roundtrip_atomic_no_pickle(tmp_path):
     effect_ratio_table(LayerParams(tau_m=32.0, refractory=3), 120, n_pre_max=20, n_samples=300,
                        cache_dir=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2          # keyed by every parameter, no temp files left
+
+
+@pytest.mark.parametrize("garbage", [b"not an npz file at all", "truncated", "wrong key", "wrong shape"])
+def test_corrupt_cache_file_is_reported_and_recomputed(tmp_path, garbage):
+    p = LayerParams(tau_m=32.0)
+    good = effect_ratio_table(p, 120, n_pre_max=20, n_samples=300, cache_dir=tmp_path)
+    (path,) = tmp_path.iterdir()
+    data = path.read_bytes()
+    if garbage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif garbage == "wrong key":
+        np.savez(path, coeffs=good.coeffs, key=np.array("v2_something_else"))
+    elif garbage == "wrong shape":
+        with np.load(path, allow_pickle=False) as f:
+            key = f["key"]
+        np.savez(path, coeffs=good.coeffs[:5], key=key)
+    else:
+        path.write_bytes(garbage)
+    with pytest.warns(CorruptCacheWarning, match=str(path)):
+        again = effect_ratio_table(p, 120, n_pre_max=20, n_samples=300, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.coeffs, good.coeffs)
+    assert list(tmp_path.iterdir()) == [path]
+    with np.load(path, allow_pickle=False) as f:                  # rewritten: read back without a warning
+        np.testing.assert_array_equal(f["coeffs"], good.coeffs)
 
 
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
@@ -202,7 +236,7 @@ def test_authors_grid_matches_their_loop():
     """The linear (histogram) formulation equals averaging their loop over sampled pairs."""
     p = LayerParams(tau_m=64.0)
     T, K = 60, 20000
-    grid = mean_spsp_grid_authors(p, T, np.array([3]), np.array([4]), 40000, np.random.default_rng(0))
+    grid = mean_spsp_grid(p, T, np.array([3]), np.array([4]), 40000, np.random.default_rng(0), AUTHORS)
     rng = np.random.default_rng(1)
     S = authors_spsp_trials(sample_trains_authors(3, T, K, rng), sample_trains_authors(4, T, K, rng),
                             T, p.tau_m, p.tau_s)
@@ -218,6 +252,13 @@ def test_cache_key_includes_discretisation(tmp_path):
     assert len(list(tmp_path.iterdir())) == 2 and not np.array_equal(a.coeffs, b.coeffs)
     c = effect_ratio_table(p, 120, n_pre_max=10, n_samples=200, cache_dir=tmp_path, discretisation="authors")
     np.testing.assert_array_equal(b.coeffs, c.coeffs)
+    # a value, not only a name: the authors' update with Brian2's placement is a third table
+    euler = Discretisation("euler", integration="euler")
+    d = effect_ratio_table(p, 120, n_pre_max=10, n_samples=200, cache_dir=tmp_path, discretisation=euler)
+    assert len(list(tmp_path.iterdir())) == 3
+    fresh = make_table(p, 120, n_pre_max=10, n_samples=200, discretisation=euler)
+    np.testing.assert_array_equal(d.coeffs, fresh.coeffs)
+    assert not np.array_equal(a.coeffs, d.coeffs)
 
 
 AUTHORS_ROWS = (1, 5, 20, 50)

@@ -1,23 +1,28 @@
 """Gradients: 'exact' against finite differences of the linearised model (spec 4.1),
 'reference' against a literal loop implementation of its own formulas, bad inputs."""
 
-import dataclasses
-import warnings
 
 import numpy as np
 import pytest
+from test_engine_helpers import literal_spsp, small_network
+from tolerances import FD_ELEM_RTOL, FD_NOISE, FD_RTOL, FD_STEP, FLOAT32_RTOL, REFERENCE_LOOP_RTOL, SOLVER_RTOL
 
+from rsnn_brian.connectivity import init_weights
 from rsnn_brian.engine.effect_ratio import effect_ratio_table
 from rsnn_brian.engine.gradients import EngineSettings, SilentLayerWarning, backward
 from rsnn_brian.engine.linearised import LinearisedModel
 from rsnn_brian.engine.loss import augment_label
-from rsnn_brian.reference.gradcheck import finite_difference_errors, main_gradcheck, run_gradcheck
-from rsnn_brian.network import LayerParams, NetworkWeights, init_weights
+from rsnn_brian.network import LayerParams
+from rsnn_brian.reference.gradcheck import (
+    elementwise_excess,
+    fd_noise_floor,
+    finite_difference_errors,
+    main_gradcheck,
+    reference_checkable,
+    run_gradcheck,
+)
 from rsnn_brian.reference.simulate import simulate
 from rsnn_brian.spikes import Recording, SpikeTrains
-
-from test_engine_helpers import literal_spsp, small_network
-from tolerances import FD_RTOL, FD_STEP, FLOAT32_RTOL, REFERENCE_LOOP_RTOL, SOLVER_RTOL
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,20 @@ def _fd(case, table, settings=EngineSettings(), sample_weight=None):
     model = LinearisedModel(rec, w, p, labels, settings, sample_weight=sample_weight, tables=table)
     assert model.loss(w) == pytest.approx(res.loss.mean())
     return res, finite_difference_errors(model, w, res.grads, FD_STEP)
+
+
+def _fd_atol(res):
+    """Rounding floor of the central differences of the batch loss, times FD_NOISE."""
+    return FD_NOISE * fd_noise_floor(float(res.loss.mean()), FD_STEP)
+
+
+def _assert_fd_agree(res, errs, what=""):
+    """Every array: worst error beside its largest entry, and every entry on its own."""
+    atol = _fd_atol(res)
+    for name, (err, fd) in errs.items():
+        assert err < FD_RTOL, f"{what}: {name} rel. error {err:.2e}"
+        excess = elementwise_excess(fd, res.grads[name], atol, FD_ELEM_RTOL)
+        assert excess <= 1.0, f"{what}: {name} |fd - g| is {excess:.3g} x (atol {atol:.2g} + rtol |g|)"
 
 
 # -- exact option against finite differences ------------------------------------------
@@ -47,13 +66,15 @@ def test_exact_matches_finite_differences(arch, recurrent, what, table):
     assert set(errs) == set(case[1].trainable())
     for name, (err, _) in errs.items():
         assert err < FD_RTOL, f"{what}: {name} rel. error {err:.2e}"
+    _assert_fd_agree(res, errs, what)
 
 
 def test_exact_matches_fd_with_sample_weights_and_zero_q_option(table):
     case = small_network("20-15-R12-5", seed=1)
     settings = EngineSettings(q_silent_pre="zero")
-    _, errs = _fd(case, table, settings, sample_weight=np.array([0.5, 2.0, 1.3]))
+    res, errs = _fd(case, table, settings, sample_weight=np.array([0.5, 2.0, 1.3]))
     assert max(e for e, _ in errs.values()) < FD_RTOL
+    _assert_fd_agree(res, errs, "sample weights, q_silent_pre='zero'")
 
 
 def test_finite_difference_check_can_fail(table):
@@ -68,6 +89,25 @@ def test_finite_difference_check_can_fail(table):
         bad[name] = g
         err = finite_difference_errors(model, case[1], bad, FD_STEP, names=[name])[name][0]
         assert err > 10 * FD_RTOL, name
+
+
+def test_elementwise_check_catches_errors_in_small_entries(table):
+    """An error of 1e-6 x max|g| in an entry 1e-3 x smaller than the largest passed the old
+    bound (max |fd - g| / max |g| < 1e-5); the elementwise check and FD_RTOL reject it."""
+    case = small_network("20-15-R12-5")
+    res, errs = _fd(case, table)
+    atol = _fd_atol(res)
+    for name, (_, fd) in errs.items():
+        g = res.grads[name]
+        big = np.abs(g).max()
+        cand = np.flatnonzero((np.abs(g) > 1e-4 * big) & (np.abs(g) < 1e-2 * big))
+        assert cand.size, name
+        bad = g.copy()
+        bad.flat[cand[0]] += max(1e-6 * big, 10 * atol)
+        old = np.abs(fd - bad).max() / np.abs(bad).max()
+        assert old < 1e-5, name                                   # the old bound let it through
+        assert elementwise_excess(fd, bad, atol, FD_ELEM_RTOL) > 1.0, name
+        assert elementwise_excess(fd, g, atol, FD_ELEM_RTOL) <= 1.0, name
 
 
 def test_linearised_model_reproduces_counts_at_operating_point(table):
@@ -90,6 +130,8 @@ def test_reference_matches_fd_in_feed_forward_network_without_lateral_coupling(t
     res, errs = _fd(case, table, EngineSettings(option="reference"))
     for name, (err, _) in errs.items():
         assert err < FD_RTOL, name
+    _assert_fd_agree(res, errs, "reference, no lateral coupling")
+    assert all(why == "" for why in reference_checkable(case[1]).values())
     ex = backward(*case, option="exact", tables=table)
     for name in res.grads:
         np.testing.assert_allclose(res.grads[name], ex.grads[name], rtol=1e-12, atol=1e-12)
@@ -185,9 +227,9 @@ def literal_reference(rec, w, params, labels, table, s_min=1e-4, silent=0.0, bel
             if kind == "output":
                 for i in range(n):
                     acc = 0.0
-                    for l in range(n):
-                        if l != i and (o[l] > 0 or l == labels[b]) and o[i] > 0:
-                            acc += (lw.rec[l, i] * er[l, i] / o[i] / nu) * (lw.rec[i, l] * er[i, l] / o[l] / nu)
+                    for m in range(n):
+                        if m != i and (o[m] > 0 or m == labels[b]) and o[i] > 0:
+                            acc += (lw.rec[m, i] * er[m, i] / o[i] / nu) * (lw.rec[i, m] * er[i, m] / o[m] / nu)
                     y_w[i] *= 1.0 / (1.0 - acc)
             for i in range(n):
                 for j in range(n_pre):
@@ -286,8 +328,9 @@ def test_authors_recurrent_error_below_is_checked(table):
 @pytest.mark.parametrize("solver", ["dense", "sparse", "reduced"])
 def test_exact_with_silent_ratio_matches_finite_differences(solver, table):
     case = _with_silent_neurons(small_network("20-15-R12-5", recurrent="reservoir"), 2, 3)
-    _, errs = _fd(case, table, EngineSettings(silent_ratio=0.5, solver=solver))
+    res, errs = _fd(case, table, EngineSettings(silent_ratio=0.5, solver=solver))
     assert max(e for e, _ in errs.values()) < FD_RTOL
+    _assert_fd_agree(res, errs, f"silent ratio 0.5, solver {solver}")
 
 
 @pytest.mark.parametrize("option", ["exact", "reference"])
@@ -363,15 +406,15 @@ def test_bad_inputs_raise_clear_errors(table):
     rec, w, p, labels = small_network()
     with pytest.raises(ValueError, match="layers"):
         backward(Recording(rec.layers[:-1]), w, p, labels, tables=table)
-    bad = [list(l) for l in rec.layers]
+    bad = [list(lay) for lay in rec.layers]
     bad[2][1] = SpikeTrains.empty(11, 100)
     with pytest.raises(ValueError, match="has 11 neurons"):
         backward(Recording(bad), w, p, labels, tables=table)
-    bad = [list(l) for l in rec.layers]
+    bad = [list(lay) for lay in rec.layers]
     bad[1][0] = SpikeTrains.empty(15, 99)
     with pytest.raises(ValueError, match="steps"):
         backward(Recording(bad), w, p, labels, tables=table)
-    bad = [list(l) for l in rec.layers]
+    bad = [list(lay) for lay in rec.layers]
     bad[3] = bad[3][:2]
     with pytest.raises(ValueError, match="samples"):
         backward(Recording(bad), w, p, labels, tables=table)
@@ -417,9 +460,41 @@ def test_run_gradcheck_and_main(capsys):
     df = run_gradcheck("12-R8-4", seed=0, n_samples=2)
     assert set(df["array"]) == {"ff1", "rec1", "ff2"}
     assert df["passed"].all() and (df["rel_error"] < FD_RTOL).all()
+    assert (df["elem_excess"] <= 1.0).all() and df["checked"].all()
     assert main_gradcheck({"arch": "12-R8-4", "n_samples": 2}) == 0
-    assert "PASSED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PASSED: 3 of 3 arrays checked" in out and "checked: ff1, rec1, ff2" in out
     assert main_gradcheck({"arch": "12-R8-4", "n_samples": 2, "tol": 1e-14}) == 1
+    assert "FAILED" in capsys.readouterr().out
+    # the elementwise check alone can fail it too
+    assert main_gradcheck({"arch": "12-R8-4", "n_samples": 2, "noise": 1e-6, "rtol": 1e-16}) == 1
+
+
+def test_gradcheck_reference_says_what_it_checked(capsys):
+    """'reference' is an approximation wherever the output's lateral coupling or a recurrent
+    layer matters: gradcheck reports those arrays, checks none of them, never says PASSED."""
+    df = run_gradcheck("12-R8-4", seed=0, n_samples=2, option="reference")
+    assert not df["checked"].any() and df["passed"].isna().all()
+    assert df["note"].str.len().gt(0).all()
+    assert main_gradcheck({"arch": "12-R8-4", "n_samples": 2, "option": "reference"}) == 2
+    out = capsys.readouterr().out
+    assert "PASSED" not in out and "NOTHING CHECKED" in out and "checked: none" in out
+    assert "ff1: below an output layer with lateral coupling" in out
+
+
+def test_reference_checkable_arrays_are_exact_and_the_others_are_not(table):
+    """Without lateral coupling, 'reference' equals the finite differences in the hidden layer
+    below a recurrent layer and in the output layer, not in the recurrent layer itself."""
+    case = small_network("20-15-R12-5", zero_lateral=True)
+    why = reference_checkable(case[1])
+    assert [n for n, r in why.items() if not r] == ["ff1", "ff3"]
+    assert why["ff2"].startswith("recurrent layer") and why["rec2"].startswith("recurrent layer")
+    res, errs = _fd(case, table, EngineSettings(option="reference"))
+    _assert_fd_agree(res, {n: errs[n] for n in ("ff1", "ff3")}, "reference, checkable arrays")
+    for name in ("ff2", "rec2"):
+        assert errs[name][0] > 1e-3, name
+    with_lateral = reference_checkable(small_network("20-15-R12-5")[1])
+    assert why != with_lateral and all(with_lateral.values())
 
 
 def test_zero_self_factor_is_an_error_not_nan():

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from script_loader import load_script
 
 
@@ -43,6 +42,8 @@ def test_learning_curves_figure(tmp_path):
     data = mod.tidy([run], ref, "ti46-digits")
     assert set(data["source"]) == {"rsnn_brian: fsdd", "authors: ti46-digits x"}
     assert len(data) == 2 + 3
+    by = data.groupby("source")["epochs trained"].apply(list).to_dict()
+    assert by == {"rsnn_brian: fsdd": [1, 2], "authors: ti46-digits x": [1, 2, 3]}   # both count from 1
     mod.main([str(run), "--reference", str(ref), "--reference-run", "ti46-digits", "--out", str(tmp_path / "o")])
     assert (tmp_path / "o" / "learning_curves.png").is_file()
 

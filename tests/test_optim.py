@@ -7,10 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from rsnn_brian.optim import (Adam, AdamSettings, BoostSettings, RegularizerSettings, learning_rate,
-                              regularizer_gradient, regularizer_gradients, regularizer_penalty,
-                              update_boost_weights)
-
+from rsnn_brian.optim import (
+    Adam,
+    AdamSettings,
+    BoostSettings,
+    RegularizerSettings,
+    learning_rate,
+    regularizer_gradient,
+    regularizer_gradients,
+    regularizer_penalty,
+    update_boost_weights,
+)
 
 # -- Adam --------------------------------------------------------------------------
 
@@ -135,7 +142,7 @@ def test_regularizer_is_gradient_of_its_penalty(masked):
 
 
 def test_regularizer_for_network_weights():
-    from rsnn_brian.network import init_weights
+    from rsnn_brian.connectivity import init_weights
     weights = init_weights("12-10-R8-4", np.random.default_rng(0))
     grads = regularizer_gradients(weights)
     assert set(grads) == set(weights.trainable())

@@ -1,6 +1,5 @@
 """Tests of rsnn_brian.data.speech: the encoded-spike cache and load_fsdd_spikes."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +102,72 @@ def test_real_fsdd_few_files(tmp_path):
     for r, t in zip(recs, trains):
         x, rate = read_wav(r.path)
         assert t.step.max() <= len(x) / rate * 1e3 / 1.6 + 24
+
+
+# ------------------------------------------------------------ damaged files
+@pytest.mark.parametrize("damage", [
+    lambda raw: raw[: len(raw) // 2],                  # truncated npz (a crash of an old writer)
+    lambda raw: b"garbage, not a zip file",            # garbage
+    lambda raw: b"",                                    # empty
+])
+def test_corrupt_cache_file_is_reported_and_recomputed(tmp_path, damage):
+    from rsnn_brian._io import CorruptCacheWarning
+    d = make_fsdd(tmp_path / "data", speakers=("alice",), digits=(1,), n_index=2)
+    p = d / "recordings" / "1_alice_0.wav"
+    cache = tmp_path / "c"
+    good = S.encode_file(p, cache_dir=cache)
+    (cfile,) = (cache / "speech").rglob("*.npz")
+    cfile.write_bytes(damage(cfile.read_bytes()))
+    with pytest.warns(CorruptCacheWarning, match=f"cache file {cfile} is unreadable.*recomputing"):
+        again = S.encode_file(p, cache_dir=cache)
+    assert again == good
+    with np.load(cfile, allow_pickle=False) as z:       # rewritten whole
+        np.testing.assert_array_equal(z["step"], good.step)
+    # through encode_files (the path load_fsdd_spikes takes), serial and with a pool
+    p1 = d / "recordings" / "1_alice_1.wav"
+    good1 = S.encode_file(p1, cache_dir=cache)
+    files = sorted((cache / "speech").rglob("*.npz"))
+    assert len(files) == 2
+    for n_jobs in (1, 2):
+        for f in files:
+            f.write_bytes(damage(f.read_bytes()))
+        with pytest.warns(CorruptCacheWarning) as seen:
+            out = S.encode_files([p, p1], cache_dir=cache, n_jobs=n_jobs)
+        assert sorted(str(f) for f in files) == sorted(str(w.message).split()[2] for w in seen
+                                                         if w.category is CorruptCacheWarning)
+        assert out == [good, good1]
+        assert S.encode_files([p, p1], cache_dir=cache, n_jobs=1) == [good, good1]   # healed: no warning
+
+
+def test_cache_file_with_bad_contents_is_recomputed(tmp_path):
+    from rsnn_brian._io import CorruptCacheWarning
+    d = make_fsdd(tmp_path / "data", speakers=("alice",), digits=(1,), n_index=1)
+    p = d / "recordings" / "1_alice_0.wav"
+    good = S.encode_file(p, cache_dir=tmp_path / "c")
+    (cfile,) = (tmp_path / "c" / "speech").rglob("*.npz")
+    np.savez(cfile, neuron=np.array([500]), step=np.array([1]), shape=np.array([78, 700]))  # index >= 78
+    with pytest.warns(CorruptCacheWarning, match="neuron indices must lie in"):
+        assert S.encode_file(p, cache_dir=tmp_path / "c") == good
+    np.savez(cfile, neuron=np.array([1]))                                              # arrays missing
+    with pytest.warns(CorruptCacheWarning, match="KeyError"):
+        assert S.encode_file(p, cache_dir=tmp_path / "c") == good
+
+
+def test_fsdd_recording_at_another_rate_names_the_file(tmp_path):
+    from scipy.io import wavfile
+
+    from rsnn_brian.data.fsdd import WavError
+    d = tmp_path / "data" / "fsdd"
+    rec = d / "recordings"
+    rec.mkdir(parents=True)
+    for i in range(2):
+        wavfile.write(rec / f"0_alice_{i}.wav", 8000 if i else 16000,
+                      (0.3 * np.sin(np.arange(3000) / 5) * 32767).astype(np.int16))
+    from rsnn_brian.data import fsdd as F
+    (d / "manifest.csv").write_bytes(F.manifest_text(rec).encode())   # the manifest agrees with the file
+    with pytest.raises(WavError, match="0_alice_0.wav has a sample rate of 16000 Hz, expected 8000 Hz") as err:
+        S.load_fsdd_spikes("test", data_dir=tmp_path / "data", cache_dir=tmp_path / "c", n_jobs=1,
+                           download=False)
+    assert f"delete {d} and run again with download=True" in str(err.value)
+    # any rate is fine outside FSDD: encode_file resamples
+    assert S.encode_file(rec / "0_alice_0.wav", cache_dir=tmp_path / "c").n_neurons == 78

@@ -143,6 +143,64 @@ def test_not_a_wav_is_an_error(tmp_path):
         F.read_wav(tmp_path / "n.wav")
 
 
+def _fsdd_file(tmp_path) -> Path:
+    """One recording inside an FSDD-like folder (the fix then names that folder)."""
+    d = make_fsdd(tmp_path / "data", speakers=("alice",), digits=(0,), n_index=1)
+    return d / "recordings" / "0_alice_0.wav"
+
+
+@pytest.mark.parametrize("cut", [30, 44, 46, 1000])
+def test_truncated_wav_names_the_file_and_the_fix(tmp_path, cut):
+    p = _fsdd_file(tmp_path)
+    p.write_bytes(p.read_bytes()[:cut])            # scipy alone reads what is left and only warns
+    with pytest.raises(F.WavError, match="truncated") as err:
+        F.read_wav(p)
+    msg = str(err.value)
+    assert msg.startswith(str(p)) and "\n" not in msg
+    assert f"delete {tmp_path / 'data' / 'fsdd'} and run again with download=True" in msg
+
+
+@pytest.mark.parametrize("payload", [b"this is not a RIFF file at all", b"",
+                                     b"RIFF\x00\x00\x00\x00WAVEgarbage"])
+def test_not_a_wav_names_the_file_and_the_fix(tmp_path, payload):
+    p = _fsdd_file(tmp_path)
+    p.write_bytes(payload)
+    with pytest.raises(F.WavError, match="(not a readable WAV|truncated|empty)") as err:
+        F.read_wav(p)
+    msg = str(err.value)
+    assert msg.startswith(str(p)) and "download=True" in msg and "\n" not in msg
+
+
+def test_wrong_sample_rate_is_an_error_when_one_is_expected(tmp_path):
+    p = tmp_path / "data" / "fsdd" / "recordings" / "0_alice_0.wav"
+    p.parent.mkdir(parents=True)
+    wavfile.write(p, 16000, _tone(1600, rate=16000))
+    with pytest.raises(F.WavError, match="sample rate of 16000 Hz, expected 8000 Hz") as err:
+        F.read_wav(p, expected_rate=F.FSDD_SAMPLE_RATE)
+    assert str(err.value).startswith(str(p)) and "download=True" in str(err.value)
+    y, rate = F.read_wav(p)                        # no expectation: returned unchanged
+    assert rate == 16000 and y.size == 1600
+    y, rate = F.read_wav(p, expected_rate=16000)
+    assert rate == 16000
+
+
+def test_nan_samples_are_an_error(tmp_path):
+    wavfile.write(tmp_path / "f.wav", 8000, np.array([0.0, np.nan, 0.1], np.float32))
+    with pytest.raises(F.WavError, match=r"f\.wav holds NaN or inf samples"):
+        F.read_wav(tmp_path / "f.wav")
+
+
+def test_unknown_chunks_are_not_errors(tmp_path):
+    p = tmp_path / "c.wav"
+    wavfile.write(p, 8000, _tone(100))
+    raw = p.read_bytes()                              # RIFF header (12), fmt chunk (24), data chunk
+    extra = b"abcd" + (4).to_bytes(4, "little") + b"xyzw"   # scipy skips it, with a warning
+    raw = raw[:36] + extra + raw[36:]
+    p.write_bytes(raw[:4] + (len(raw) - 8).to_bytes(4, "little") + raw[8:])
+    y, rate = F.read_wav(p)
+    np.testing.assert_array_equal(y, _tone(100) / 32768.0)
+
+
 def test_missing_wav_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         F.read_wav(tmp_path / "absent.wav")

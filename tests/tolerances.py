@@ -6,10 +6,18 @@ V_ATOL = 1e-9
 SPSP_LOOP_RTOL = 1e-12
 #: spec 2.3 identity on simulator output (relative to the summed v at spikes)
 IDENTITY_RTOL = 1e-9
-#: engine 'exact' gradients against central differences (h = 1e-5, float64) of the
-#: linearised model: max |fd - g| / max |g| per array (spec 4.1: rounding error)
-FD_RTOL = 1e-5
+#: engine 'exact' gradients against central differences (h = FD_STEP, float64) of the
+#: linearised model (spec 4.1: rounding error). Measured on the networks of
+#: test_engine_gradients.py: max |fd - g| / max |g| <= 1.8e-9 per array; every entry
+#: |fd - g| <= 1.2 eps |L| / h (L the batch loss: the rounding floor of a central
+#: difference); truncation <= 1.3e-10 |g| (measured at h = 1e-3, 3e-3, scaled by h^2).
+#: Bounds are ~100x the measurements:
+#: max |fd - g| / max |g| per array
+FD_RTOL = 2e-7
 FD_STEP = 1e-5
+#: every entry: |fd - g| <= FD_NOISE * eps * |L| / h + FD_ELEM_RTOL * |g|
+FD_NOISE = 100.0
+FD_ELEM_RTOL = 1e-8
 #: 'reference' gradients against the literal loop implementation of its formulas
 REFERENCE_LOOP_RTOL = 1e-10
 #: float32 engine against float64 (relative to the largest gradient of an array)

@@ -35,8 +35,8 @@ def _run(cmd: list[str], timeout: float = 10.0) -> str | None:
 def _cpp_compiler() -> dict:
     """Brian2's own detection of the C++ compiler and its flags."""
     try:
-        from brian2.codegen.cpp_prefs import get_compiler_and_args
-        compiler, args = get_compiler_and_args()
+        from ._brian_private import compiler_and_args
+        compiler, args = compiler_and_args()
         found = _find_compiler_binary(compiler)
         return {"name": compiler, "path": found, "ok": found is not None, "flags": list(args)}
     except Exception as err:   # pragma: no cover - depends on the machine
@@ -84,18 +84,19 @@ def _importable(mod: str) -> bool:
 
 def collect_info() -> dict:
     """Versions, usable devices and effective Brian2 preferences, as a dict."""
-    import numpy
     import brian2
+    import numpy
     from brian2 import prefs
+
     from .. import __version__
-    from .runner import _find_curand
+    from ._cuda import find_curand
 
     cpp = _cpp_compiler()
     cython = _importable("Cython")
     nvcc = _nvcc()
     gpus = _gpus()
     b2cuda = _importable("brian2cuda")
-    curand = _find_curand()
+    curand = find_curand()
     info = {
         "versions": {
             "rsnn_brian": __version__,

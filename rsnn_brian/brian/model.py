@@ -7,6 +7,10 @@ neuron with a first-order synaptic current, all state dimensionless::
     dv/dt       = -v/tau_m + I/tau_s  (v held while refractory)
     spike when v > v_th; then v = 0 (I is not reset)
 
+Neuron parameters come from the config's values with units, converted in
+:mod:`rsnn_brian.units` (no Brian2 there); :func:`from_config` makes the
+Brian2 quantities of every layer from those same numbers.
+
 The equation strings below carry no numbers: ``tau_m``, ``tau_s`` and
 ``v_th`` come from a per-layer ``namespace`` dict built by
 :func:`layer_namespace`, and the refractory period is the layer's Quantity.
@@ -18,13 +22,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from brian2 import Quantity, ms, second
+from brian2 import Quantity, second
 from brian2.units.fundamentalunits import get_dimensions
 
+from ..defaults import NEURON_DEFAULTS
 from ..network import LayerParams
+from ..units import parse_time
 
 __all__ = ["EQUATIONS", "THRESHOLD", "RESET", "METHOD", "SYNAPSE_MODEL", "ON_PRE",
-           "NeuronConfig", "layer_namespace", "neuron_kwargs", "configs_for", "DEFAULTS"]
+           "NeuronConfig", "layer_namespace", "neuron_kwargs", "configs_for", "from_config", "DEFAULTS"]
 
 #: Membrane and synaptic current; v is held while refractory.
 EQUATIONS = """
@@ -41,6 +47,10 @@ SYNAPSE_MODEL = "w : 1"
 ON_PRE = "I_post += w"
 
 
+def _default_time(name: str) -> Quantity:
+    return parse_time(NEURON_DEFAULTS[name], name) * second
+
+
 def _check_time(name: str, value) -> Quantity:
     if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(second):
         got = f"{value!r}" if not isinstance(value, Quantity) else f"{value} (dimensions {get_dimensions(value)})"
@@ -54,9 +64,10 @@ def _check_time(name: str, value) -> Quantity:
 class NeuronConfig:
     """Neuron parameters of one layer, with units.
 
-    Defaults: the paper's image settings (spec section 1 and table 6):
-    tau_m = 64 ms (128 ms for speech), tau_s = 8 ms, v_th = 20 (5 to 20 per
-    layer, table in section 6), refractory 2 ms.
+    Defaults: :data:`rsnn_brian.defaults.NEURON_DEFAULTS`, the paper's image
+    settings (spec section 1 and table 6): tau_m = 64 ms (128 ms for speech),
+    tau_s = 8 ms, v_th = 20 (5 to 20 per layer, table in section 6),
+    refractory 2 ms.
 
     Parameters
     ----------
@@ -65,10 +76,10 @@ class NeuronConfig:
     refractory : time Quantity, >= 0
     """
 
-    tau_m: Quantity = field(default_factory=lambda: 64 * ms)
-    tau_s: Quantity = field(default_factory=lambda: 8 * ms)
-    v_th: float = 20.0
-    refractory: Quantity = field(default_factory=lambda: 2 * ms)
+    tau_m: Quantity = field(default_factory=lambda: _default_time("tau_m"))
+    tau_s: Quantity = field(default_factory=lambda: _default_time("tau_s"))
+    v_th: float = NEURON_DEFAULTS["v_th"]
+    refractory: Quantity = field(default_factory=lambda: _default_time("refractory"))
 
     def __post_init__(self):
         for name in ("tau_m", "tau_s", "refractory"):
@@ -110,7 +121,7 @@ class NeuronConfig:
                            refractory=self.refractory_steps(dt))
 
     @classmethod
-    def from_params(cls, p: LayerParams, dt: Quantity) -> "NeuronConfig":
+    def from_params(cls, p: LayerParams, dt: Quantity) -> NeuronConfig:
         """Inverse of :meth:`to_params`."""
         dt = _check_dt(dt)
         return cls(tau_m=p.tau_m * dt, tau_s=p.tau_s * dt, v_th=p.v_th, refractory=p.refractory * dt)
@@ -143,6 +154,19 @@ def configs_for(neuron_configs, n_layers: int) -> list[NeuronConfig]:
         if not isinstance(c, NeuronConfig):
             raise TypeError(f"neuron config of layer {k} is a {type(c).__name__}, expected NeuronConfig")
     return cfgs
+
+
+def from_config(cfg) -> tuple[list[NeuronConfig], Quantity]:
+    """The Brian2 neuron parameters of a :class:`~rsnn_brian.config.TrainConfig`.
+
+    Returns ``(neuron_configs, dt)``: one :class:`NeuronConfig` per layer with
+    incoming weights and the time step, as Brian2 quantities made from the
+    config's values through :mod:`rsnn_brian.units` (so that the engine's
+    steps, ``cfg.layer_params()``, and Brian2's quantities are the same numbers).
+    """
+    tm, ts, ref = (cfg.seconds(name) * second for name in ("tau_m", "tau_s", "refractory"))
+    configs = [NeuronConfig(tau_m=tm, tau_s=ts, v_th=th, refractory=ref) for th in cfg.thresholds]
+    return configs, cfg.dt_seconds * second
 
 
 def layer_namespace(cfg: NeuronConfig) -> dict:

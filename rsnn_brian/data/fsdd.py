@@ -24,9 +24,13 @@ WAV conversions (:func:`read_wav`), all documented and tested:
   uint8 (x - 128) / 128; float WAVs are taken as they are;
 * stereo / multi-channel files are averaged to mono;
 * an empty file (no samples) raises :class:`WavError`;
-* a file that is not a WAV raises :class:`WavError` naming the file;
+* a file that is not a WAV, or is truncated (fewer samples than its header
+  says), or holds NaN/inf raises :class:`WavError` naming the file and the
+  fix (for a file of an FSDD folder: delete the folder, run with download);
 * the sample rate is returned, not changed: resampling to the ear model's
-  rate happens in :func:`rsnn_brian.data.cochlea.resample_to`.
+  rate happens in :func:`rsnn_brian.data.cochlea.resample_to`; with
+  ``expected_rate`` (FSDD: :data:`FSDD_SAMPLE_RATE`) another rate is a
+  :class:`WavError`.
 
 Splits (:func:`split_manifest`):
 
@@ -53,8 +57,10 @@ from pathlib import Path
 import numpy as np
 from scipy.io import wavfile
 
+from .._io import DATA_ENV, data_root
+
 __all__ = [
-    "FSDD_COMMIT", "FSDD_URL", "SHA256SUMS_SHA256", "MANIFEST_SHA256", "SPEAKERS",
+    "FSDD_COMMIT", "FSDD_URL", "SHA256SUMS_SHA256", "MANIFEST_SHA256", "SPEAKERS", "FSDD_SAMPLE_RATE",
     "WavError", "FsddRecord", "data_root", "fsdd_dir", "download_fsdd", "read_manifest",
     "read_wav", "split_manifest", "sums_text", "manifest_text", "sha256_file",
 ]
@@ -76,12 +82,14 @@ SPEAKERS = (
     ("theo", "male", "USA/neutral", "english"),
     ("yweweler", "male", "DEU/German", "english"),
 )
+#: Every FSDD recording is 8 kHz mono 16-bit (manifest.csv, column sample_rate).
+FSDD_SAMPLE_RATE = 8000
 N_TEST_INDICES = 5          # recordings 0-4 are the official test set
 DEFAULT_HELD_OUT = "theo"   # speaker of the speaker-held-out split by default
 
 
 class WavError(ValueError):
-    """A WAV file that cannot be used (empty, not a WAV, unsupported sample type)."""
+    """A WAV file that cannot be used (empty, truncated, not a WAV, wrong rate, unsupported type)."""
 
 
 @dataclass(frozen=True)
@@ -94,17 +102,19 @@ class FsddRecord:
     index: int
     split: str          # official split: "train" or "test"
     sha256: str
+    sample_rate: int | None = None   # Hz, as manifest.csv says (None: not listed)
+    n_samples: int | None = None     # samples in the file, as manifest.csv says
+
+    @property
+    def duration_s(self) -> float | None:
+        """Length of the recording in seconds (from the manifest), or None."""
+        if self.sample_rate is None or self.n_samples is None:
+            return None
+        return self.n_samples / self.sample_rate
 
 
 # ---------------------------------------------------------------- locating
-def data_root(data_dir: str | os.PathLike | None = None) -> Path:
-    """Root that holds ``fsdd/``: argument, else $RSNN_BRIAN_DATA, else ~/.cache/rsnn_brian/data."""
-    if data_dir is not None:
-        return Path(data_dir).expanduser()
-    env = os.environ.get("RSNN_BRIAN_DATA")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "rsnn_brian" / "data"
+# data_root (argument, else $RSNN_BRIAN_DATA, else ~/.cache/rsnn_brian/data) is rsnn_brian._io's.
 
 
 def fsdd_dir(data_dir=None, *, download: bool = True, url: str = FSDD_URL,
@@ -123,7 +133,7 @@ def fsdd_dir(data_dir=None, *, download: bool = True, url: str = FSDD_URL,
     if not download:
         raise FileNotFoundError(
             f"FSDD not found: {d} has no recordings/ and manifest.csv. Pass data_dir= (a folder "
-            f"holding fsdd/), set RSNN_BRIAN_DATA, or allow download=True to fetch {url}")
+            f"holding fsdd/), set {DATA_ENV}, or allow download=True to fetch {url}")
     return download_fsdd(root, url=url, expected_sums_sha256=expected_sums_sha256)
 
 
@@ -181,7 +191,7 @@ def download_fsdd(root, *, url: str = FSDD_URL,
                 shutil.copyfileobj(r, f)
         except OSError as e:
             raise OSError(f"FSDD download from {url} failed: {e}. Put the data in "
-                          f"{target} by hand or set RSNN_BRIAN_DATA.") from e
+                          f"{target} by hand or set {DATA_ENV}.") from e
         stage = tmp / "fsdd"
         rec = stage / "recordings"
         rec.mkdir(parents=True)
@@ -216,13 +226,33 @@ def download_fsdd(root, *, url: str = FSDD_URL,
 def read_manifest(d: Path) -> list[FsddRecord]:
     """Rows of ``<d>/manifest.csv`` with absolute WAV paths."""
     d = Path(d)
+
+    def opt_int(row, key):
+        return int(row[key]) if row.get(key) not in (None, "") else None
+
     with open(d / "manifest.csv", newline="") as f:
         return [FsddRecord(d / r["file"], int(r["digit"]), r["speaker"], int(r["index"]),
-                           r["split"], r["sha256"]) for r in csv.DictReader(f)]
+                           r["split"], r["sha256"], opt_int(r, "sample_rate"), opt_int(r, "n_samples"))
+                for r in csv.DictReader(f)]
 
 
-def read_wav(path) -> tuple[np.ndarray, int]:
+def _fix_hint(path: Path) -> str:
+    """What to do about a bad WAV: for a file of an FSDD folder, fetch the folder again."""
+    if path.parent.name == "recordings":
+        folder = path.parent.parent
+        return (f"delete {folder} and run again with download=True (fsdd_dir / load_fsdd_spikes) "
+                f"to download a fresh copy of FSDD")
+    return "replace it with a complete copy of the recording"
+
+
+def read_wav(path, expected_rate: int | None = None) -> tuple[np.ndarray, int]:
     """Read a WAV file as mono float64 in [-1, 1).
+
+    Parameters
+    ----------
+    path : the WAV file
+    expected_rate : sample rate the file must have (FSDD: :data:`FSDD_SAMPLE_RATE`);
+        None accepts any rate
 
     Returns
     -------
@@ -232,7 +262,9 @@ def read_wav(path) -> tuple[np.ndarray, int]:
     Raises
     ------
     WavError
-        Not a WAV file, no samples, or an unsupported sample type.
+        Not a WAV file, truncated, no samples, NaN/inf samples, an unsupported
+        sample type or a rate other than ``expected_rate``; the message names
+        the file and what to do.
     FileNotFoundError
         No such file.
     """
@@ -240,13 +272,26 @@ def read_wav(path) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise FileNotFoundError(f"no such WAV file: {path}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", wavfile.WavFileWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", wavfile.WavFileWarning)
             rate, x = wavfile.read(path)
-    except (ValueError, EOFError) as e:
-        raise WavError(f"{path} is not a readable WAV file: {e}") from e
+    except Exception as e:  # noqa: BLE001 - scipy raises many types for damaged files; name the file
+        raise WavError(f"{path} is not a readable WAV file ({type(e).__name__}: {e}); the file is "
+                       f"truncated or corrupt: {_fix_hint(path)}") from e
+    # scipy reads what is there of a cut-off file and only warns; a truncated WAV is an error here
+    short = []
+    for w in caught:
+        if not issubclass(w.category, wavfile.WavFileWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)   # not ours: pass on
+        elif "EOF" in str(w.message):
+            short.append(str(w.message))
+    if short:
+        raise WavError(f"{path} is a truncated WAV file ({short[0]}): {_fix_hint(path)}")
     if x.size == 0:
-        raise WavError(f"{path} is an empty WAV file (no samples)")
+        raise WavError(f"{path} is an empty WAV file (no samples): {_fix_hint(path)}")
+    if expected_rate is not None and int(rate) != int(expected_rate):
+        raise WavError(f"{path} has a sample rate of {rate} Hz, expected {expected_rate} Hz; it is not "
+                       f"an original recording: {_fix_hint(path)}")
     if x.dtype == np.int16:
         x = x / 2.0 ** 15
     elif x.dtype == np.int32:
@@ -255,8 +300,10 @@ def read_wav(path) -> tuple[np.ndarray, int]:
         x = (x.astype(np.float64) - 128.0) / 128.0
     elif x.dtype.kind == "f":
         x = x.astype(np.float64)
+        if not np.all(np.isfinite(x)):
+            raise WavError(f"{path} holds NaN or inf samples: {_fix_hint(path)}")
     else:
-        raise WavError(f"{path}: unsupported WAV sample type {x.dtype}")
+        raise WavError(f"{path}: unsupported WAV sample type {x.dtype}; use 8/16/32-bit PCM or float")
     if x.ndim == 2:            # (n_samples, n_channels): average to mono
         x = x.mean(axis=1)
     return np.ascontiguousarray(x, dtype=np.float64), int(rate)

@@ -1,11 +1,13 @@
 """MNIST and Fashion-MNIST from the canonical IDX ``.gz`` files, and the built-in subset.
 
 Files are looked up in a data root holding ``mnist/`` and ``fashion-mnist/``
-folders (see :func:`resolve_data_dir`). Missing files are downloaded from the
-canonical mirrors to a temporary file next to the target, checked against the
-SHA-256 of their *decompressed* contents (the same for every mirror and for
-recompressed copies, see the data READMEs) and then renamed into place, so a
-partial file never appears under the final name.
+folders (:func:`rsnn_brian._io.data_root`; ``resolve_data_dir`` is the same
+function). Missing files are downloaded from the canonical mirrors into
+memory, checked against the SHA-256 of their *decompressed* contents (the same
+for every mirror and for recompressed copies, see the data READMEs) and only
+then written, atomically (:func:`rsnn_brian._io.atomic_write`), so a partial
+file never appears under the final name. A truncated or corrupt file raises a
+ValueError naming it and the fix (delete it, load with ``download=True``).
 
 IDX is parsed with :func:`numpy.frombuffer`; nothing is unpickled.
 
@@ -17,14 +19,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
-import tempfile
 import zlib
 from importlib import resources
 from pathlib import Path
 from urllib.request import urlopen
 
 import numpy as np
+
+from .._io import DATA_ENV, atomic_write, data_root
 
 __all__ = [
     "DATASETS", "SPLITS", "FILES", "SHA256", "MIRRORS", "BUILTIN_FILE", "BUILTIN_SHA256",
@@ -74,7 +78,7 @@ MIRRORS = {
 }
 
 _MAGIC = {3: 2051, 1: 2049}  # IDX magic numbers: unsigned byte, 3-D images / 1-D labels
-_ENV = "RSNN_BRIAN_DATA"
+_ENV = DATA_ENV
 
 #: The built-in subset, shipped as package data.
 BUILTIN_FILE = "fashion_mnist_subset.npz"
@@ -91,20 +95,15 @@ BUILTIN_SHA256 = {
 
 # -- where files live --------------------------------------------------------------
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The data root: ``data_dir``, else ``$RSNN_BRIAN_DATA``, else ``~/.cache/rsnn_brian/data``."""
-    if data_dir is not None:
-        return Path(data_dir).expanduser()
-    env = os.environ.get(_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "rsnn_brian" / "data"
+#: The data root: ``data_dir``, else ``$RSNN_BRIAN_DATA``, else ``~/.cache/rsnn_brian/data``
+#: (:func:`rsnn_brian._io.data_root`; this name is kept for the callers that use it).
+resolve_data_dir = data_root
 
 
 def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     """Folder of one data set: ``<root>/<name>``, or ``data_dir`` itself if it already holds the files."""
     _check_name(name)
-    root = resolve_data_dir(data_dir)
+    root = data_root(data_dir)
     sub = root / name
     if data_dir is not None and not sub.is_dir() and any(
             (root / f).exists() or (root / f[:-3]).exists() for pair in FILES.values() for f in pair):
@@ -130,8 +129,8 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except (EOFError, OSError, zlib.error) as err:
         raise ValueError(
-            f"{path}: cannot decompress ({err}); the file is truncated or corrupt. "
-            f"Delete it and download it again.") from err
+            f"{path}: cannot decompress ({type(err).__name__}: {err}); the file is truncated or "
+            f"corrupt. Delete it and download it again (load_images(..., download=True)).") from err
 
 
 def read_idx(raw: bytes, ndim: int, source: str = "IDX data") -> np.ndarray:
@@ -146,8 +145,9 @@ def read_idx(raw: bytes, ndim: int, source: str = "IDX data") -> np.ndarray:
     magic = int(np.frombuffer(raw, ">u4", count=1)[0])
     if magic != _MAGIC[ndim]:
         raise ValueError(f"{source}: wrong IDX magic number {magic}, expected {_MAGIC[ndim]} "
-                         f"(unsigned bytes, {ndim}-D); is this the right file "
-                         f"({'images' if ndim == 3 else 'labels'})?")
+                         f"(unsigned bytes, {ndim}-D): not the right file "
+                         f"({'images' if ndim == 3 else 'labels'}) or a corrupt one. "
+                         f"Delete it and download it again.")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     expected = header + int(np.prod(dims, dtype=np.int64))
     if len(raw) != expected:
@@ -176,10 +176,10 @@ def _verify(raw: bytes, name: str, fname: str, path: Path | str) -> None:
 def download(name: str, fname: str, target: Path, timeout: float = 60.0) -> Path:
     """Fetch ``fname`` of data set ``name`` from the mirrors to ``target``, atomically.
 
-    The bytes go to a temporary file in the target folder; only after the
-    decompressed SHA-256 matches :data:`SHA256` is it renamed to ``target``.
-    On failure the temporary file is removed and a RuntimeError lists every
-    mirror tried.
+    The bytes are read into memory; only after the decompressed SHA-256
+    matches :data:`SHA256` are they written to ``target`` (a temporary file
+    renamed into place). On failure nothing is written and a RuntimeError
+    lists every mirror tried.
     """
     _check_name(name)
     target = Path(target)
@@ -187,29 +187,28 @@ def download(name: str, fname: str, target: Path, timeout: float = 60.0) -> Path
     errors = []
     for base in MIRRORS[name]:
         url = base + fname
-        fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", suffix=".part", dir=target.parent)
         try:
-            with os.fdopen(fd, "wb") as out, urlopen(url, timeout=timeout) as resp:
+            buf = io.BytesIO()
+            with urlopen(url, timeout=timeout) as resp:
                 while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-            _verify(_read_gz_file(tmp), name, fname, url)
-            os.replace(tmp, target)
-            return target
+                    buf.write(chunk)
+            payload = buf.getvalue()
+            _verify(_gunzip(payload), name, fname, url)
         except Exception as err:  # noqa: BLE001 - every failure means: try the next mirror
             errors.append(f"{url}: {err}")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            continue
+        with atomic_write(target) as out:
+            out.write(payload)
+        return target
     raise RuntimeError(
         f"could not download {name} {fname}; tried:\n  " + "\n  ".join(errors)
         + f"\nPlace the canonical file at {target} by hand (or set ${_ENV} to a folder "
         f"holding {name}/{fname}), then run again.")
 
 
-def _read_gz_file(path: str) -> bytes:
+def _gunzip(payload: bytes) -> bytes:
     try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
+        return gzip.decompress(payload)
     except (EOFError, OSError, zlib.error) as err:
         raise ValueError(f"downloaded file is not a complete gzip file ({err})") from err
 
@@ -305,9 +304,15 @@ def make_builtin_subset(name: str = "fashion-mnist", data_dir=None,
 
 
 def save_builtin(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
-    """Write a subset from :func:`make_builtin_subset` as a compressed ``.npz`` (no pickle)."""
+    """Write a subset from :func:`make_builtin_subset` as a compressed ``.npz`` (no pickle), atomically.
+
+    ``.npz`` is appended to a name without it (as :func:`numpy.savez_compressed` does).
+    """
     path = Path(path)
-    np.savez_compressed(path, **arrays)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    with atomic_write(path) as fh:
+        np.savez_compressed(fh, **arrays)
     return path
 
 

@@ -13,7 +13,10 @@ utterance, so results are cached:
   parameter is a cache miss, never a stale hit;
 * files are written with ``np.savez`` (no pickle; read with
   ``allow_pickle=False``) to a temporary name and moved into place
-  atomically, so parallel writers are safe;
+  atomically (:func:`rsnn_brian._io.atomic_savez`), so parallel writers are
+  safe; a cache file that cannot be read (truncated, garbage) is reported
+  with its path (:class:`~rsnn_brian._io.CorruptCacheWarning`) and
+  recomputed;
 * misses are encoded in a process pool (``n_jobs``, default all cores).
 
 Other modules: :mod:`rsnn_brian.data.fsdd` (files, download, splits),
@@ -25,17 +28,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_savez, cache_root, warn_corrupt_cache
 from ..spikes import SpikeTrains
-from .cochlea import (SpeechEncoding, bsa_encode, bsa_kernel, bsa_steps, cochleagram,
-                      encode_waveform, hold_frames, lyon_version, steps_to_spike_trains)
-from .fsdd import (FsddRecord, fsdd_dir, read_manifest, read_wav, sha256_file,
-                   split_manifest)
+from .cochlea import (
+    SpeechEncoding,
+    bsa_encode,
+    bsa_kernel,
+    bsa_steps,
+    cochleagram,
+    encode_waveform,
+    hold_frames,
+    lyon_version,
+    steps_to_spike_trains,
+)
+from .fsdd import FSDD_SAMPLE_RATE, FsddRecord, fsdd_dir, read_manifest, read_wav, sha256_file, split_manifest
 
 __all__ = ["SpeechEncoding", "ENCODER_VERSION", "cache_root", "encoding_key", "encode_file",
            "encode_files", "load_fsdd_spikes", "cochleagram", "bsa_encode", "bsa_kernel",
@@ -45,14 +57,7 @@ __all__ = ["SpeechEncoding", "ENCODER_VERSION", "cache_root", "encoding_key", "e
 ENCODER_VERSION = 2   # 2: hold frames, then BSA per step (the authors' order)
 
 
-def cache_root(cache_dir=None) -> Path:
-    """Cache directory: argument, else $RSNN_BRIAN_CACHE, else ~/.cache/rsnn_brian."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("RSNN_BRIAN_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "rsnn_brian"
+# cache_root (argument, else $RSNN_BRIAN_CACHE, else ~/.cache/rsnn_brian) is rsnn_brian._io's.
 
 
 def encoding_key(enc: SpeechEncoding = SpeechEncoding()) -> str:
@@ -63,51 +68,68 @@ def encoding_key(enc: SpeechEncoding = SpeechEncoding()) -> str:
 
 
 def _save(path: Path, st: SpikeTrains) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, neuron=st.neuron.astype(np.int32), step=st.step.astype(np.int32),
-                     shape=np.array([st.n_neurons, st.n_steps], dtype=np.int64))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_savez(path, {"neuron": st.neuron.astype(np.int32), "step": st.step.astype(np.int32),
+                        "shape": np.array([st.n_neurons, st.n_steps], dtype=np.int64)})
 
 
 def _load(path: Path) -> SpikeTrains:
-    with np.load(path, allow_pickle=False) as z:
+    # our own handle: np.load(path) leaves the file open when the zip is damaged
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
         n_neurons, n_steps = (int(v) for v in z["shape"])
         return SpikeTrains(z["neuron"].astype(np.int64), z["step"].astype(np.int64),
                            n_neurons, n_steps)
 
 
-def encode_file(path, enc: SpeechEncoding = SpeechEncoding(), cache_dir=None,
-                sha256: str | None = None) -> SpikeTrains:
-    """Encode one WAV file, through the cache.
+#: What reading a damaged cache file raises: truncated zip, garbage, a missing
+#: array, arrays SpikeTrains refuses, a file that vanished or cannot be read.
+_CORRUPT = (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile)
 
-    ``sha256`` (the file's content hash) may be given to skip hashing it.
-    """
-    path = Path(path)
-    digest = sha256 or sha256_file(path)
-    cpath = cache_root(cache_dir) / "speech" / encoding_key(enc) / f"{digest}.npz"
-    if cpath.is_file():
-        return _load(cpath)
-    x, rate = read_wav(path)
+
+def _load_cached(path: Path) -> SpikeTrains | None:
+    """The cached trains at ``path``; None if absent, or unreadable (said, with its path)."""
+    if not path.is_file():
+        return None
+    try:
+        return _load(path)
+    except _CORRUPT as err:
+        warn_corrupt_cache(path, err)
+        return None
+
+
+def _encode_to(cpath: Path, path: Path, enc: SpeechEncoding, expected_rate: int | None) -> SpikeTrains:
+    x, rate = read_wav(path, expected_rate)
     st = encode_waveform(x, rate, enc)
     _save(cpath, st)
     return st
 
 
+def encode_file(path, enc: SpeechEncoding = SpeechEncoding(), cache_dir=None,
+                sha256: str | None = None, expected_rate: int | None = None) -> SpikeTrains:
+    """Encode one WAV file, through the cache.
+
+    ``sha256`` (the file's content hash) may be given to skip hashing it.
+    ``expected_rate``: the sample rate the WAV must have (None: any, resampled).
+    An unreadable cache file is reported (:class:`~rsnn_brian._io.CorruptCacheWarning`)
+    and recomputed.
+    """
+    path = Path(path)
+    digest = sha256 or sha256_file(path)
+    cpath = cache_root(cache_dir) / "speech" / encoding_key(enc) / f"{digest}.npz"
+    st = _load_cached(cpath)
+    if st is not None:
+        return st
+    return _encode_to(cpath, path, enc, expected_rate)
+
+
 def _encode_job(args):
-    path, enc, cache_dir, digest = args
-    encode_file(path, enc, cache_dir, digest)
+    cpath, path, enc, expected_rate = args
+    _encode_to(cpath, path, enc, expected_rate)
     return None
 
 
 def encode_files(paths, enc: SpeechEncoding = SpeechEncoding(), cache_dir=None,
-                 sha256s=None, n_jobs: int | None = None) -> list[SpikeTrains]:
+                 sha256s=None, n_jobs: int | None = None,
+                 expected_rate: int | None = None) -> list[SpikeTrains]:
     """Encode many WAV files through the cache; misses go to a process pool.
 
     Parameters
@@ -115,14 +137,19 @@ def encode_files(paths, enc: SpeechEncoding = SpeechEncoding(), cache_dir=None,
     paths : sequence of WAV paths
     sha256s : their content hashes (optional; computed when None)
     n_jobs : worker processes for the misses (default ``os.cpu_count()``; 1 = serial)
+    expected_rate : the sample rate every WAV must have (None: any, resampled)
+
+    Unreadable cache files count as misses (reported with their path by a
+    :class:`~rsnn_brian._io.CorruptCacheWarning`) and are recomputed.
     """
     paths = [Path(p) for p in paths]
     digests = list(sha256s) if sha256s is not None else [sha256_file(p) for p in paths]
     if len(digests) != len(paths):
         raise ValueError("encode_files: paths and sha256s differ in length")
     base = cache_root(cache_dir) / "speech" / encoding_key(enc)
-    misses = [(p, enc, cache_dir, d) for p, d in zip(paths, digests)
-              if not (base / f"{d}.npz").is_file()]
+    cpaths = [base / f"{d}.npz" for d in digests]
+    out = [_load_cached(c) for c in cpaths]
+    misses = [(c, p, enc, expected_rate) for c, p, st in zip(cpaths, paths, out) if st is None]
     if n_jobs is None:
         n_jobs = os.cpu_count() or 1
     if misses:
@@ -132,7 +159,7 @@ def encode_files(paths, enc: SpeechEncoding = SpeechEncoding(), cache_dir=None,
         else:
             for m in misses:
                 _encode_job(m)
-    return [_load(base / f"{d}.npz") for d in digests]
+    return [st if st is not None else _load(c) for c, st in zip(cpaths, out)]
 
 
 def load_fsdd_spikes(split: str = "train", split_kind: str = "official",
@@ -162,9 +189,11 @@ def load_fsdd_spikes(split: str = "train", split_kind: str = "official",
     records: list[FsddRecord] = split_manifest(read_manifest(d), split, split_kind,
                                                held_out_speaker)
     digests = [sha256_file(r.path) for r in records]   # about 50 ms for all 3,000 files
-    bad = [r.path.name for r, h in zip(records, digests) if h != r.sha256]
+    bad = [r.path for r, h in zip(records, digests) if h != r.sha256]
     if bad:
         raise OSError(f"{len(bad)} FSDD file(s) in {d} differ from manifest.csv "
-                      f"(first: {bad[0]}); delete {d} to download it again")
-    trains = encode_files([r.path for r in records], enc, cache_dir, digests, n_jobs)
+                      f"(first: {bad[0]}); delete {d} and run again with download=True "
+                      f"to download it again")
+    trains = encode_files([r.path for r in records], enc, cache_dir, digests, n_jobs,
+                          expected_rate=FSDD_SAMPLE_RATE)
     return trains, np.array([r.digit for r in records], dtype=np.int64)

@@ -14,15 +14,19 @@ the mean post selector (:func:`rsnn_brian.engine.spsp.post_selector`) times
 the Toeplitz kernel ``H[t, m] = h(t - m)``. Only histograms of sampled spike
 placements are needed; a table takes about a second.
 
-Tables are cached on disk (``RSNN_BRIAN_CACHE`` or ``~/.cache/rsnn_brian``),
-keyed by every parameter, written atomically, read without pickle.
+Every table is made in a :class:`~.neuron.Discretisation` (default
+:data:`~.neuron.BRIAN2`; :data:`~.neuron.AUTHORS` follows the authors'
+MATLAB generator, :mod:`.tables_authors`).
+
+Tables are cached on disk (:func:`rsnn_brian._io.cache_root`: ``cache_dir``,
+``RSNN_BRIAN_CACHE`` or ``~/.cache/rsnn_brian``), keyed by every parameter,
+written atomically, read without pickle; an unreadable cache file is
+reported (:class:`rsnn_brian._io.CorruptCacheWarning`) and recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +34,14 @@ import numpy as np
 from scipy.linalg import toeplitz
 from scipy.special import gammaln, logsumexp
 
-from ..network import LayerParams, propagators, psp_kernel
+from .._io import atomic_savez, cache_root, warn_corrupt_cache
+from ..network import LayerParams
+from .neuron import BRIAN2, DISCRETISATIONS, Discretisation, as_discretisation
+from .tables_authors import mean_spsp_grid_authors
 
-__all__ = ["EffectRatioTable", "sample_trains", "mean_spsp_grid", "make_table",
-           "sample_trains_authors", "authors_spsp_trials", "mean_spsp_grid_authors",
-           "effect_ratio_table", "load_reference_table", "default_cache_dir",
-           "pre_ratio", "self_factor", "TABLE_VERSION"]
+__all__ = ["EffectRatioTable", "sample_trains", "pre_marginal", "mean_spsp_grid", "make_table",
+           "effect_ratio_table", "load_reference_table", "pre_ratio", "q_matrix", "weighted_q_sum",
+           "self_factor", "TABLE_VERSION", "DISCRETISATIONS"]
 
 #: Bump when the generator changes so that old cache files are not reused.
 TABLE_VERSION = 2
@@ -133,207 +139,59 @@ def pre_marginal(n_pre: int, n_steps: int, refractory: int) -> np.ndarray:
 
 
 def _mean_selector(n_post: int, params: LayerParams, n_steps: int, n_samples: int,
-                   rng: np.random.Generator) -> np.ndarray:
+                   rng: np.random.Generator, d: Discretisation) -> np.ndarray:
     """Mean post selector over random post trains, shape (n_steps,)."""
-    t = sample_trains(n_post, n_steps, params.refractory, n_samples, rng)
-    a_v = propagators(params)[0]
+    t = sample_trains(n_post, n_steps, d.refractory_steps(params), n_samples, rng)
+    a_v = d.propagators(params)[0]
     out = np.bincount(t.ravel(), minlength=n_steps).astype(np.float64)
     if n_post > 1:
-        r = t[:, :-1] + params.restart_offset
+        r = t[:, :-1] + d.restart_offset(params)
         out -= np.bincount(r.ravel(), weights=(a_v ** (t[:, 1:] - r)).ravel(), minlength=n_steps)
     return out / n_samples
 
 
 def mean_spsp_grid(params: LayerParams, n_steps: int, n_pre: np.ndarray, n_post: np.ndarray,
-                   n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Monte-Carlo mean S-PSP ``E[n_pre, n_post]``, shape (len(n_pre), len(n_post))."""
-    h = psp_kernel(params, n_steps)
-    H = toeplitz(h, np.zeros(n_steps))                      # H[t, m] = h(t - m)
-    Sbar = np.stack([_mean_selector(int(n), params, n_steps, n_samples, rng) for n in n_post])
+                   n_samples: int, rng: np.random.Generator,
+                   discretisation: Discretisation | str = BRIAN2) -> np.ndarray:
+    """Monte-Carlo mean S-PSP ``E[n_pre, n_post]``, shape (len(n_pre), len(n_post)).
+
+    With ``placement='authors'`` (:data:`~.neuron.AUTHORS`) the trains are
+    drawn as the authors' generator draws them, in 0..n_steps
+    (:func:`.tables_authors.mean_spsp_grid_authors`).
+    """
+    d = as_discretisation(discretisation)
+    if d.placement == "authors":
+        return mean_spsp_grid_authors(params, n_steps, n_pre, n_post, n_samples, rng, d)
+    H = toeplitz(d.psp_kernel(params, n_steps), np.zeros(n_steps))      # H[t, m] = h(t - m)
+    Sbar = np.stack([_mean_selector(int(n), params, n_steps, n_samples, rng, d) for n in n_post])
     Gbar = Sbar @ H                                          # (n_post, T)
-    P = np.stack([pre_marginal(int(n), n_steps, params.refractory) for n in n_pre])
+    P = np.stack([pre_marginal(int(n), n_steps, d.refractory_steps(params)) for n in n_pre])
     return P @ Gbar.T
 
 
-# ---------------------------------------------------------------------------
-# the authors' discretisation (their MATLAB Monte-Carlo generator)
-#
-# Euler steps of the trace p (decay, then +1 one step after an input spike)
-# and of q (uses the new p); an output spike at t adds q(t) to the S-PSP and
-# zeroes q for the next T_REF = 2 steps. Spike times are integers
-# round(U * end_time) in 0..end_time, drawn one at a time and rejected when
-# within T_REF of an earlier one. An output spike at t = 0 is never reached
-# by their loop (t = 1..end_time), so their output index never advances and
-# such a trial contributes 0.
-
-AUTHORS_T_REF = 2
-DISCRETISATIONS = ("brian2", "authors")
-
-
-def sample_trains_authors(n_spikes: int, end_time: int, n_samples: int, rng: np.random.Generator,
-                          t_ref: int = AUTHORS_T_REF, max_rounds: int = 16) -> np.ndarray:
-    """Sorted spike times, shape (n_samples, n_spikes), drawn as the authors do.
-
-    Each spike is ``round(U * end_time)`` (so the end points 0 and end_time
-    have half weight), redrawn while within ``t_ref`` of an earlier spike.
-    Vectorised: ``max_rounds`` rounds of plain rejection, then the remaining
-    rows draw from the same distribution restricted to the free times
-    (identical in law). A row with no free time left (jammed; their loop would
-    not terminate) is redrawn from scratch; ValueError after 1000 such rounds.
-    """
-    n_t = end_time + 1
-    w = np.full(n_t, 1.0 / end_time)
-    w[0] = w[-1] = 0.5 / end_time
-    out = np.empty((n_samples, n_spikes), np.int64)
-    todo = np.arange(n_samples)
-    for _attempt in range(1000):
-        if not todo.size:
-            break
-        m = todo.size
-        free = np.ones((m, n_t), bool)
-        times = np.empty((m, n_spikes), np.int64)
-        ok = np.ones(m, bool)
-        rows = np.arange(m)
-        for i in range(n_spikes):
-            need = rows[ok]
-            for _ in range(max_rounds):
-                if not need.size:
-                    break
-                c = np.rint(rng.random(need.size) * end_time).astype(np.int64)
-                acc = free[need, c]
-                times[need[acc], i] = c[acc]
-                need = need[~acc]
-            if need.size:                      # exact conditional draw for the slow rows
-                cw = np.cumsum(free[need] * w, axis=1)
-                tot = cw[:, -1]
-                jam = tot <= 0
-                ok[need[jam]] = False
-                need, cw, tot = need[~jam], cw[~jam], tot[~jam]
-                u = rng.random(need.size) * tot
-                c = np.minimum((cw < u[:, None]).sum(axis=1), n_t - 1)
-                times[need, i] = c
-            placed = rows[ok]
-            t = times[placed, i]
-            for d in range(-t_ref, t_ref + 1):
-                tt = t + d
-                v = (tt >= 0) & (tt < n_t)
-                free[placed[v], tt[v]] = False
-        out[todo[ok]] = np.sort(times[ok], axis=1)
-        todo = todo[~ok]
-    else:
-        raise ValueError(f"{n_spikes} spikes at distance > {t_ref} in 0..{end_time}: draws keep jamming")
-    return out
-
-
-def authors_spsp_trials(pre: np.ndarray, post: np.ndarray, end_time: int, tau_m: float,
-                        tau_s: float, t_ref: int = AUTHORS_T_REF) -> np.ndarray:
-    """S-PSP of each trial by the authors' loop, vectorised over trials.
-
-    pre, post : (M, n_pre), (M, n_post) sorted integer times in 0..end_time, or
-    lists of such blocks (different counts per block, same total M). Returns (M,).
-    """
-    def indicator(blocks, width, dtype):
-        blocks = [np.asarray(b) for b in (blocks if isinstance(blocks, (list, tuple)) else [blocks])]
-        out = np.zeros((sum(b.shape[0] for b in blocks), width), dtype)
-        r0 = 0
-        for b in blocks:
-            out[np.arange(r0, r0 + b.shape[0])[:, None], b] = 1
-            r0 += b.shape[0]
-        return out
-
-    pin = indicator(pre, end_time + 2, np.float64)
-    pout = indicator(post, end_time + 1, bool)
-    M = pin.shape[0]
-    if pout.shape[0] != M:
-        raise ValueError("pre and post must have the same number of trials")
-    dead = pout[:, 0].copy()                  # output at 0: index never advances
-    p = np.zeros(M)
-    q = np.zeros(M)
-    cnt = np.zeros(M, np.int64)
-    S = np.zeros(M)
-    for t in range(1, end_time + 1):
-        p = p - p / tau_s
-        p += pin[:, t - 1]
-        q = q - q / tau_m + p / tau_s
-        ref = cnt > 0
-        q[ref] = 0.0
-        cnt[ref] -= 1
-        o = pout[:, t]
-        S[o] += q[o]
-        cnt[o] = t_ref
-        q[o] = 0.0
-    S[dead] = 0.0
-    return S
-
-
-def authors_psp_kernel(tau_m: float, tau_s: float, n_t: int) -> np.ndarray:
-    """q at t for a unit input at t - d without reset, ``h[d]``, d = 0..n_t-1 (h[0] = 0)."""
-    h = np.zeros(n_t)
-    p = q = 0.0
-    for d in range(1, n_t):
-        p = 1.0 if d == 1 else p - p / tau_s
-        q = q - q / tau_m + p / tau_s
-        h[d] = q
-    return h
-
-
-def _authors_mean_selector(post: np.ndarray, tau_m: float, n_t: int,
-                           t_ref: int = AUTHORS_T_REF) -> np.ndarray:
-    """Mean selector: +1 at each output t_k, ``-(1 - 1/tau_m)**(t_k - t_{k-1} - t_ref)``
-    at ``t_{k-1} + t_ref`` (q restarts from 0 at t_{k-1} + t_ref + 1); trials with
-    an output at 0 contribute nothing."""
-    post = post[post[:, 0] > 0] if post.shape[1] else post
-    K_live = post.shape[0]
-    out = np.bincount(post.ravel(), minlength=n_t).astype(np.float64)
-    if post.shape[1] > 1:
-        r = post[:, :-1] + t_ref
-        a = 1.0 - 1.0 / tau_m
-        out -= np.bincount(r.ravel(), weights=(a ** (post[:, 1:] - r)).ravel(), minlength=n_t)
-    return out, K_live
-
-
-def mean_spsp_grid_authors(params: LayerParams, end_time: int, n_pre: np.ndarray,
-                           n_post: np.ndarray, n_samples: int, rng: np.random.Generator
-                           ) -> np.ndarray:
-    """Mean S-PSP with the authors' discretisation (``params.tau_m``, ``params.tau_s``;
-    their T_REF = 2 regardless of ``params.refractory``), shape (len(n_pre), len(n_post)).
-
-    Same linear formulation as :func:`mean_spsp_grid`: the S-PSP of a trial is
-    ``sum_k q(t_k)`` with q linear in the input train, so
-    ``E = sum_m P(pre spike at m) Gbar_post(m)``; both factors are sampled.
-    """
-    n_t = end_time + 1
-    h = authors_psp_kernel(params.tau_m, params.tau_s, n_t)
-    H = toeplitz(h, np.zeros(n_t))                          # H[t, m] = h(t - m)
-    sel = []
-    for n in n_post:
-        s, _ = _authors_mean_selector(sample_trains_authors(int(n), end_time, n_samples, rng),
-                                      params.tau_m, n_t)
-        sel.append(s / n_samples)
-    Gbar = np.stack(sel) @ H
-    P = np.stack([np.bincount(sample_trains_authors(int(n), end_time, n_samples, rng).ravel(),
-                              minlength=n_t) / n_samples for n in n_pre])
-    return P @ Gbar.T
+def _table_rows(params: LayerParams, n_steps: int, n_pre_max: int, d: Discretisation) -> tuple[int, int, int]:
+    """``(rows, gap, slots)``: n_pre_max clamped to what fits in the steps."""
+    gap = d.min_gap(params)
+    n_slots = n_steps + 1 if d.placement == "authors" else n_steps     # authors: times 0..n_steps
+    return min(n_pre_max, (n_slots + gap - 1) // gap), gap, n_slots
 
 
 def make_table(params: LayerParams, n_steps: int, n_pre_max: int = 100,
                n_post_fit: tuple[int, int] | None = None, n_samples: int = 2000,
-               seed: int = 0, discretisation: str = "brian2") -> EffectRatioTable:
+               seed: int = 0, discretisation: Discretisation | str = BRIAN2) -> EffectRatioTable:
     """Generate a table: quartic least-squares fit in n_post over ``n_post_fit``
     (inclusive; default ``(1, n_pre_max)``, which is what reproduces the
     authors' coefficients best: N = 100 for T = 400, N = 50 for T = 700) for
     each n_pre = 1..n_pre_max. ``n_samples`` random trains per count.
 
-    ``discretisation``: ``"brian2"`` (default; exact integration, Brian2's
-    refractoriness) or ``"authors"`` (their MATLAB Monte Carlo: Euler steps,
-    T_REF = 2, spike times ``round(U * T)`` in 0..T by rejection; see
-    :func:`authors_spsp_trials`), which reproduces their reference tables."""
-    if discretisation not in DISCRETISATIONS:
-        raise ValueError(f"discretisation must be one of {DISCRETISATIONS}, got {discretisation!r}")
-    authors = discretisation == "authors"
-    gap = AUTHORS_T_REF + 1 if authors else max(params.refractory, 1)
-    n_slots = n_steps + 1 if authors else n_steps          # authors: times 0..n_steps
-    n_pre_max = min(n_pre_max, (n_slots + gap - 1) // gap)
+    ``discretisation``: a :class:`~.neuron.Discretisation` or a built-in's
+    name: ``"brian2"`` (default; exact integration, Brian2's refractoriness)
+    or ``"authors"`` (their MATLAB Monte Carlo: Euler steps, T_REF = 2, spike
+    times ``round(U * T)`` in 0..T by rejection; see
+    :func:`.tables_authors.authors_spsp_trials`), which reproduces their
+    reference tables."""
+    d = as_discretisation(discretisation)
+    n_pre_max, gap, n_slots = _table_rows(params, n_steps, n_pre_max, d)
     if n_post_fit is None:
         n_post_fit = (1, n_pre_max)
     rng = np.random.default_rng(seed)
@@ -341,49 +199,51 @@ def make_table(params: LayerParams, n_steps: int, n_pre_max: int = 100,
     x = np.arange(n_post_fit[0], hi + 1)
     if x.size < 5:
         raise ValueError(f"n_post_fit {n_post_fit} leaves fewer than 5 points to fit a quartic")
-    grid = mean_spsp_grid_authors if authors else mean_spsp_grid
-    E = grid(params, n_steps, np.arange(1, n_pre_max + 1), x, n_samples, rng)
+    E = mean_spsp_grid(params, n_steps, np.arange(1, n_pre_max + 1), x, n_samples, rng, d)
     V = np.vander(x.astype(np.float64), 5)                  # columns x^4 .. x^0
     coeffs = np.linalg.lstsq(V, E.T, rcond=None)[0].T
     return EffectRatioTable(coeffs, meta=(("n_post_fit", tuple(n_post_fit)),
-                                          ("discretisation", discretisation)))
+                                          ("discretisation", d.name)))
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("RSNN_BRIAN_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "rsnn_brian"
+def _read_cached(path: Path, key: str, n_rows: int) -> EffectRatioTable | None:
+    """The cached table at ``path``, or None (absent; or unreadable: reported, then recomputed)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            found, coeffs = str(f["key"]), np.array(f["coeffs"])
+        if found != key:
+            raise ValueError(f"it holds the table {found!r}, not {key!r}")
+        if coeffs.shape != (n_rows, 5):
+            raise ValueError(f"its coefficients have shape {coeffs.shape}, expected ({n_rows}, 5)")
+        return EffectRatioTable(coeffs, meta=(("key", key),))
+    except Exception as err:      # truncated, not an npz, wrong content: any of them is recomputed
+        warn_corrupt_cache(path, err)
+        return None
 
 
 def effect_ratio_table(params: LayerParams, n_steps: int, n_pre_max: int = 100,
                        n_post_fit: tuple[int, int] | None = None, n_samples: int = 2000,
                        seed: int = 0, cache_dir: str | Path | None = None,
-                       use_cache: bool = True, discretisation: str = "brian2") -> EffectRatioTable:
-    """:func:`make_table`, cached on disk under a key of every parameter."""
+                       use_cache: bool = True,
+                       discretisation: Discretisation | str = BRIAN2) -> EffectRatioTable:
+    """:func:`make_table`, cached on disk under a key of every parameter
+    (``cache_dir``, else :func:`rsnn_brian._io.cache_root`)."""
+    d = as_discretisation(discretisation)
     if n_post_fit is None:
         n_post_fit = (1, n_pre_max)
-    key = (f"v{TABLE_VERSION}_taum{params.tau_m!r}_taus{params.tau_s!r}_ref{params.refractory}"
-           f"_T{n_steps}_N{n_pre_max}_fit{n_post_fit[0]}-{n_post_fit[1]}_K{n_samples}_seed{seed}")
-    if discretisation != "brian2":        # keys of default tables unchanged
-        key += f"_disc-{discretisation}"
     if not use_cache:
-        return make_table(params, n_steps, n_pre_max, n_post_fit, n_samples, seed, discretisation)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = cache / f"effect_ratio_{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as f:
-            if str(f["key"]) == key:
-                return EffectRatioTable(f["coeffs"], meta=(("key", key),))
-    table = make_table(params, n_steps, n_pre_max, n_post_fit, n_samples, seed, discretisation)
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, coeffs=table.coeffs, key=np.array(key))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        return make_table(params, n_steps, n_pre_max, n_post_fit, n_samples, seed, d)
+    key = (f"v{TABLE_VERSION}_taum{params.tau_m!r}_taus{params.tau_s!r}_ref{params.refractory}"
+           f"_T{n_steps}_N{n_pre_max}_fit{n_post_fit[0]}-{n_post_fit[1]}_K{n_samples}_seed{seed}"
+           + d.cache_tag())                   # '' for Brian2's: keys of default tables unchanged
+    path = cache_root(cache_dir) / f"effect_ratio_{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
+    cached = _read_cached(path, key, _table_rows(params, n_steps, n_pre_max, d)[0])
+    if cached is not None:
+        return cached
+    table = make_table(params, n_steps, n_pre_max, n_post_fit, n_samples, seed, d)
+    atomic_savez(path, {"coeffs": table.coeffs, "key": np.array(key)})
     return EffectRatioTable(table.coeffs, meta=(("key", key),))
 
 

@@ -21,20 +21,19 @@ Gradients are averaged over the batch. Array shapes: counts (B, n), S-PSPs
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from ..network import LayerParams, NetworkWeights, with_params
 from ..spikes import Recording, SpikeTrains
-from .effect_ratio import (EffectRatioTable, effect_ratio_table, pre_ratio, self_factor,
-                           weighted_q_sum)
-from .loss import LossSettings, augment_label, output_error, predict
+from .effect_ratio import EffectRatioTable, effect_ratio_table, pre_ratio, self_factor, weighted_q_sum
+from .loss import augment_label, output_error, predict
+from .neuron import BRIAN2, Discretisation
+from .settings import EngineSettings
+from .solve import blas_threads, solve_coupled, solve_layer
 from .spsp import layer_spsps
 
 __all__ = ["EngineSettings", "OperatingPoint", "BackwardResult", "SilentLayerWarning",
@@ -44,83 +43,6 @@ __all__ = ["EngineSettings", "OperatingPoint", "BackwardResult", "SilentLayerWar
 
 class SilentLayerWarning(RuntimeWarning):
     """A layer fired no spike in some sample: no gradient flows through it there."""
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Settings of the backward pass.
-
-    option : 'exact' (consistent with the linearised model, spec 4.1) or
-        'reference' (the authors' formulas).
-    dtype : 'float64' (default, exact) or 'float32' (S-PSP GEMMs and the
-        big elementwise products in single precision; about 2x faster).
-    s_min : recurrent layers keep ``|s_i| >= s_min`` (sign kept).
-    q_silent_pre : 'clamp' (spec: n_pre clamped to the table's range, so a
-        silent pre neuron uses row 1) or 'zero' (Q = 0 where o_j = 0).
-    silent_ratio : the pre ratio ``R_ij`` where o_j = 0 or o_i = 0: 0 in the
-        spec (no error flows through a silent neuron), 0.5 in the authors'
-        code (``Spiking.cu``/``Reservoir.cu``: errors pass through silent
-        neurons with half their weight, in the error sent below and in the
-        recurrent system; the lateral factor has no terms for silent neurons).
-    recurrent_below : how a recurrent layer's error reaches the layer below.
-        'spec': ``g_below = (W * R)^T y`` with ``A^T y = g / nu`` (spec 4).
-        'authors': what the authors' ``Reservoir.cu`` computes,
-        ``g_below = A^-T (W * R)^T (g / nu)``: the linear system applied on the
-        side of the layer below. Their cuSOLVER call (``linearSolverQR``) reads
-        the row-major matrices as column-major, so it returns
-        ``RHS * LHS^-1`` where ``LHS^-1 * RHS`` was meant; defined only when the
-        layer below has as many neurons as the recurrent layer (true of all
-        their networks). 'reference' option only.
-    loss : desired counts, margin, artificial label spikes.
-    solver : linear systems of recurrent/output layers: 'dense' (batched
-        ``np.linalg.solve`` on (B, n, n), one right-hand side per sample),
-        'reduced' (the same, restricted to the neurons that fired: silent
-        neurons decouple exactly, ``y = rhs / s``), 'sparse' (one SuperLU solve
-        of the block-diagonal batch) or 'auto' (= 'reduced').
-    """
-
-    option: str = "exact"
-    dtype: str = "float64"
-    s_min: float = 1e-4
-    q_silent_pre: str = "clamp"
-    loss: LossSettings = field(default_factory=LossSettings)
-    solver: str = "auto"
-    silent_ratio: float = 0.0
-    recurrent_below: str = "spec"
-    #: OpenBLAS threads during the backward pass (None: leave as is). Small batched
-    #: solves with threaded OpenBLAS stall for seconds when the cores are shared
-    #: (measured: 11 ms single-threaded vs up to 9 s), so the default is 1.
-    blas_threads: int | None = 1
-    #: Threads over samples: the batch is cut into this many parts whose
-    #: gradients are computed at once (NumPy releases the GIL in its kernels)
-    #: and summed. Each part uses ``blas_threads`` BLAS threads.
-    threads: int = 1
-    #: At most this many samples per part (0: no limit): the S-PSP tensors of a part
-    #: are (part, n_post, n_pre), so this bounds the memory of the backward pass.
-    chunk: int = 32
-
-    def __post_init__(self):
-        if self.option not in ("exact", "reference"):
-            raise ValueError(f"EngineSettings.option must be 'exact' or 'reference', got {self.option!r}")
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"EngineSettings.dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        if self.q_silent_pre not in ("clamp", "zero"):
-            raise ValueError(f"EngineSettings.q_silent_pre must be 'clamp' or 'zero', got {self.q_silent_pre!r}")
-        if self.solver not in ("auto", "dense", "reduced", "sparse"):
-            raise ValueError(f"EngineSettings.solver must be 'auto', 'dense' or 'sparse', got {self.solver!r}")
-        if not self.s_min > 0:
-            raise ValueError("EngineSettings.s_min must be > 0")
-        if int(self.chunk) != self.chunk or self.chunk < 0:
-            raise ValueError(f"EngineSettings.chunk must be an integer >= 0, got {self.chunk!r}")
-        if int(self.threads) != self.threads or self.threads < 1:
-            raise ValueError(f"EngineSettings.threads must be a positive integer, got {self.threads!r}")
-        if self.recurrent_below not in ("spec", "authors"):
-            raise ValueError(f"EngineSettings.recurrent_below must be 'spec' or 'authors', got {self.recurrent_below!r}")
-        if self.recurrent_below == "authors" and self.option != "reference":
-            raise ValueError("EngineSettings.recurrent_below='authors' reproduces the authors' code and goes "
-                             "with option='reference' only")
-        if not (np.isfinite(self.silent_ratio) and self.silent_ratio >= 0):
-            raise ValueError(f"EngineSettings.silent_ratio must be a finite number >= 0, got {self.silent_ratio!r}")
 
 
 @dataclass
@@ -197,10 +119,10 @@ def validate_batch(recording: Recording, weights: NetworkWeights, labels) -> np.
 
 
 def resolve_tables(tables, params: list[LayerParams], n_steps: int, cache_dir=None,
-                   discretisation: str = "brian2") -> list:
+                   discretisation: Discretisation | str = BRIAN2) -> list:
     """One EffectRatioTable per layer (index 0 None). ``tables`` may be None
-    (generate or load from cache per layer, in ``discretisation``: "brian2" or
-    "authors"), one table, or a list of K."""
+    (generate or load from cache per layer, in ``discretisation``: a
+    Discretisation, "brian2" or "authors"), one table, or a list of K."""
     K = len(params)
     if tables is None:
         made = {}
@@ -227,12 +149,13 @@ def operating_point(recording: Recording, weights: NetworkWeights, params, label
     labels = validate_batch(recording, weights, labels)
     K = len(weights.layers)
     params = with_params(params, K)
-    tables = resolve_tables(tables, params, recording.n_steps, cache_dir)
+    tables = resolve_tables(tables, params, recording.n_steps, cache_dir, settings.discretisation)
     out_trains = augment_label(recording.layers[K], labels, settings.loss)
     dtype = np.float32 if settings.dtype == "float32" else np.float64
     post = [None] * (K + 1)
     post[K] = out_trains
-    e_ff, e_rec = layer_spsps(recording, weights, params, dtype, post_layers=post)
+    e_ff, e_rec = layer_spsps(recording, weights, params, dtype, post_layers=post,
+                              discretisation=settings.discretisation)
     counts = [recording.counts(k) for k in range(K)]
     counts.append(np.stack([tr.counts() for tr in out_trains]))
     return OperatingPoint(counts, recording.counts(K), e_ff, e_rec, tables, params, labels)
@@ -261,94 +184,11 @@ def lateral_factor(rec: np.ndarray, r_lat: np.ndarray, nu: float) -> np.ndarray:
     return 1.0 / (1.0 - np.sum(M * np.swapaxes(M, 1, 2), axis=2))
 
 
-@contextlib.contextmanager
-def blas_threads(n: int | None):
-    """Run a block with at most n BLAS threads (threadpoolctl); no-op if n is None.
-
-    Many small batched solves are slower with several OpenBLAS threads on a
-    shared 2-core machine (measured: stalls of seconds per call).
-    """
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=int(n), user_api="blas"):
-        yield
-
-
-def solve_coupled(s: np.ndarray, rec: np.ndarray, mask: np.ndarray, e_rec: np.ndarray,
-                  o: np.ndarray, nu: float, rhs: np.ndarray, solver: str = "auto",
-                  silent: float = 0.0) -> np.ndarray:
-    """Solve ``A_b^T y_b = rhs_b`` for every sample, ``A = diag(s) - (U * Rrec) / nu``.
-
-    s, o, rhs (B, n); rec, mask (n, n); e_rec (B, n, n) with
-    ``Rrec = e_rec / o_pre`` (``silent`` where o_pre or o_post is 0).
-    Returns y (B, n). Never forms an inverse.
-    """
-    B, n = s.shape
-    if solver == "auto":
-        solver = "reduced"
-    if solver == "reduced" and silent != 0.0:
-        solver = "dense"          # silent neurons are coupled through the silent ratio
-    if solver == "reduced":
-        # A[p, i] = 0 whenever p is silent (e_pi = 0) or i is silent (R_pi = 0), so
-        # for a silent neuron y = rhs / s, and the firing neurons form their own system.
-        fire = o > 0
-        m = int(fire.sum(axis=1).max())
-        y = rhs / s
-        if m == 0:
-            return y
-        order = np.argsort(~fire, axis=1, kind="stable")[:, :m]          # firing first
-        valid = np.take_along_axis(fire, order, axis=1)                    # (B, m)
-        bi = np.arange(B)[:, None, None]
-        e_sub = np.asarray(e_rec[bi, order[:, :, None], order[:, None, :]], dtype=np.float64)
-        u_sub = rec[order[:, :, None], order[:, None, :]]
-        o_sub = np.where(valid, np.take_along_axis(o, order, axis=1), 1).astype(np.float64)
-        pair = valid[:, :, None] & valid[:, None, :]
-        A = np.where(pair, -u_sub * e_sub / (o_sub[:, None, :] * nu), 0.0)
-        idx = np.arange(m)
-        A[:, idx, idx] += np.where(valid, np.take_along_axis(s, order, axis=1), 1.0)
-        r_sub = np.where(valid, np.take_along_axis(rhs, order, axis=1), 0.0)
-        y_sub = np.linalg.solve(np.swapaxes(A, 1, 2), r_sub[:, :, None])[:, :, 0]
-        bb, jj = np.nonzero(valid)
-        y[bb, order[bb, jj]] = y_sub[bb, jj]
-        return y
-    if solver == "dense":
-        r_rec = pre_ratio(np.asarray(e_rec, dtype=np.float64), o, o, silent)
-        A = s[:, :, None] * np.eye(n) - rec[None] * r_rec / nu
-        return np.linalg.solve(np.swapaxes(A, 1, 2), rhs[:, :, None])[:, :, 0]
-    post, pre = np.nonzero(mask)
-    o_pre = o[:, pre].astype(np.float64)
-    both = (o_pre > 0) & (o[:, post] > 0)
-    vals = np.divide(e_rec[:, post, pre].astype(np.float64) * (rec[post, pre] / nu), o_pre,
-                     out=np.broadcast_to(silent * rec[post, pre] / nu, o_pre.shape).copy(),
-                     where=both)                                         # (B, nnz) = (U*R)/nu
-    base = (np.arange(B) * n)[:, None]
-    diag = np.arange(n)[None, :]
-    # A^T[p, i] = -vals(i, p); diagonal s
-    rows = np.concatenate([(base + pre[None]).ravel(), (base + diag).ravel()])
-    cols = np.concatenate([(base + post[None]).ravel(), (base + diag).ravel()])
-    data = np.concatenate([-vals.ravel(), s.ravel()])
-    At = sp.csc_matrix((data, (rows, cols)), shape=(B * n, B * n))
-    return spla.spsolve(At, rhs.ravel()).reshape(B, n)
-
-
 def _finite(name: str, arr: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise FloatingPointError(f"backward: {name} contains NaN or inf (a self factor or lateral "
                                  "factor is zero, or the weights are extreme)")
     return arr
-
-
-def _solve_layer(k, s, lw, op, nu, rhs, settings) -> np.ndarray:
-    """``A^T y = rhs`` for layer k's coupled system; a singular system is a FloatingPointError."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", spla.MatrixRankWarning)
-            return solve_coupled(s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, rhs,
-                                 settings.solver, settings.silent_ratio)
-    except (np.linalg.LinAlgError, spla.MatrixRankWarning, RuntimeError) as err:
-        raise FloatingPointError(f"backward: the linear system of layer {k} is singular") from err
 
 
 def backward(recording: Recording, weights: NetworkWeights, params, labels,
@@ -388,7 +228,8 @@ def backward(recording: Recording, weights: NetworkWeights, params, labels,
         n_parts = max(int(settings.threads), -(-idx.size // settings.chunk) if settings.chunk else 1)
         parts = [p for p in np.array_split(idx, min(n_parts, idx.size)) if p.size]
         if tables is None:     # load or make the tables once, not in every thread
-            tables = resolve_tables(None, with_params(params, K), recording.n_steps, cache_dir)[1:]
+            tables = resolve_tables(None, with_params(params, K), recording.n_steps, cache_dir,
+                                    settings.discretisation)[1:]
 
         def part(sel):
             sub = recording if sel.size == B else Recording([[lay[b] for b in sel] for lay in recording.layers])
@@ -439,7 +280,8 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
         if kind == "hidden":
             y = y_ref
         else:
-            y = _solve_layer(k, s, lw, op, nu, g / nu, settings)
+            y = solve_layer(k, s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g / nu,
+                            settings.solver, settings.silent_ratio)
         _finite(f"error of layer {k}", y)
         if settings.option == "reference" and kind != "hidden":
             yw = y_ref
@@ -474,7 +316,8 @@ def _backward(recording, weights, params, labels, settings, sample_weight, table
             if authors_below:
                 # the authors' order: (W * R)^T (g / nu) first, then the layer's system
                 # A^T x = z, indexed as if the layer below were this layer
-                g = _solve_layer(k, s, lw, op, nu, g, settings)
+                g = solve_layer(k, s, lw.rec, lw.rec_mask, op.e_rec[k], op.counts[k], nu, g,
+                                settings.solver, settings.silent_ratio)
             _finite(f"error arriving at layer {k - 1}", g)
     for name, arr in grads.items():
         _finite(f"gradient {name}", arr)

@@ -26,8 +26,9 @@ import numpy as np
 from ..network import NetworkWeights
 from ..spikes import Recording
 from .effect_ratio import pre_ratio, q_matrix, self_factor
-from .gradients import EngineSettings, operating_point
+from .gradients import operating_point
 from .loss import output_error, targets
+from .settings import EngineSettings
 
 __all__ = ["LinearisedModel"]
 

@@ -2,18 +2,22 @@
 
 Closed form, batched over samples: for a post neuron i firing at steps
 ``t_1 < ... < t_F`` and restarting its membrane at ``r_f = t_{f-1} +
-restart_offset`` (``r_1 = 0``),
+restart_offset`` (``r_1 = 0``; :meth:`.neuron.Discretisation.restart_offset`),
 
     e_ij = sum_f [ q_j(t_f) - a_v**(t_f - r_f) q_j(r_f) ],
 
 with ``q_j`` the un-reset unit response to j's train (causal convolution
-with :func:`rsnn_brian.network.psp_kernel`, ``h[0] = 0``). In matrix form
+with the discretisation's PSP kernel, ``h[0] = 0``). In matrix form
 ``e_b = S_b @ Q_b``: ``S_b`` is the (n_post, T) *post selector* (+1 at every
 ``t_f``, ``-a_v**(t_f - r_f)`` at every ``r_f``) and ``Q_b`` the (T, n_pre)
 traces, computed by the neuron's own recursion (O(T n_pre)). ``S`` has two
 non-zeros per post spike, so the product is done sparse for the whole batch
 at once (one block-diagonal CSR matrix times the stacked traces). ``q_j(0) = 0`` always, so the ``r_1 = 0`` term is
 dropped.
+
+Every function takes the :class:`~.neuron.Discretisation` that made the
+spikes (default :data:`~.neuron.BRIAN2`), so that the S-PSPs use exactly the
+update, order and refractory handling of the simulation (spec 2.3).
 
 All times are integer steps; weights are (n_post, n_pre).
 """
@@ -23,13 +27,16 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import LayerParams, NetworkWeights, propagators, with_params
+from ..network import LayerParams, NetworkWeights, with_params
 from ..spikes import Recording, SpikeTrains
+from .neuron import BRIAN2, Discretisation
 
-__all__ = ["unit_traces", "unit_traces_tm", "post_selector", "post_selector_sparse", "spsp", "layer_spsps", "check_identity"]
+__all__ = ["unit_traces", "unit_traces_tm", "post_selector", "post_selector_sparse", "spsp", "layer_spsps",
+           "check_identity"]
 
 
-def unit_traces_tm(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64) -> np.ndarray:
+def unit_traces_tm(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64,
+                   discretisation: Discretisation = BRIAN2) -> np.ndarray:
     """Un-reset unit responses in time-major layout, shape (T, B, n_pre).
 
     ``q[t, b, j] = sum_m h(t - m) x[b, m, j]`` with ``h`` the PSP kernel of
@@ -40,16 +47,15 @@ def unit_traces_tm(trains: list[SpikeTrains], params: LayerParams, dtype=np.floa
     n, T = trains[0].n_neurons, trains[0].n_steps
     steps = np.concatenate([tr.step for tr in trains])
     flat = np.concatenate([b * n + tr.neuron for b, tr in enumerate(trains)])
-    return _traces_from_events(steps, flat, B, n, T, params, dtype)
+    return _traces_from_events(steps, flat, B, n, T, discretisation.propagators(params), dtype)
 
 
-def _traces_from_events(steps, flat, B, n, T, params, dtype):
+def _traces_from_events(steps, flat, B, n, T, coef, dtype):
     """Traces (T, B, n) of spikes at ``steps`` of flat (sample, neuron) indices ``flat``."""
     order = np.argsort(steps, kind="stable")
     flat = flat[order]
     bounds = np.searchsorted(steps[order], np.arange(T + 1))
-    a_v, a_vI, a_I = propagators(params)
-    a_v, a_vI, a_I = dtype(a_v), dtype(a_vI), dtype(a_I)
+    a_v, a_vI, a_I = (dtype(a) for a in coef)
     q = np.empty((T, B, n), dtype=dtype)
     qf = q.reshape(T, B * n)
     qf[0] = 0
@@ -64,15 +70,16 @@ def _traces_from_events(steps, flat, B, n, T, params, dtype):
     return q
 
 
-def unit_traces(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64) -> np.ndarray:
+def unit_traces(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64,
+                discretisation: Discretisation = BRIAN2) -> np.ndarray:
     """Un-reset unit responses ``q``, shape (B, T, n_pre) (a view of :func:`unit_traces_tm`)."""
-    return unit_traces_tm(trains, params, dtype).transpose(1, 0, 2)
+    return unit_traces_tm(trains, params, dtype, discretisation).transpose(1, 0, 2)
 
 
-def _selector_entries(trains: list[SpikeTrains], params: LayerParams):
+def _selector_entries(trains: list[SpikeTrains], params: LayerParams, discretisation: Discretisation):
     """(sample, post neuron, step, value) of every non-zero of the post selector."""
-    a_v = propagators(params)[0]
-    off = params.restart_offset
+    a_v = discretisation.propagators(params)[0]
+    off = discretisation.restart_offset(params)
     bb, ii, tt, vv = [], [], [], []
     for b, tr in enumerate(trains):
         if tr.n_spikes == 0:
@@ -92,7 +99,8 @@ def _selector_entries(trains: list[SpikeTrains], params: LayerParams):
     return np.concatenate(bb), np.concatenate(ii), np.concatenate(tt), np.concatenate(vv)
 
 
-def post_selector(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64) -> np.ndarray:
+def post_selector(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64,
+                  discretisation: Discretisation = BRIAN2) -> np.ndarray:
     """Dense post selector ``S``, shape (B, n_post, T): ``e_b = S_b @ q_b``.
 
     ``S[b, i, t_f] += 1`` for every spike f of i; ``S[b, i, r_f] -=
@@ -100,12 +108,13 @@ def post_selector(trains: list[SpikeTrains], params: LayerParams, dtype=np.float
     """
     B = len(trains)
     n, T = trains[0].n_neurons, trains[0].n_steps
-    b, i, t, v = _selector_entries(trains, params)
+    b, i, t, v = _selector_entries(trains, params, discretisation)
     out = np.bincount((b * n + i) * T + t, weights=v, minlength=B * n * T)
     return out.reshape(B, n, T).astype(dtype, copy=False)
 
 
-def post_selector_sparse(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64):
+def post_selector_sparse(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64,
+                         discretisation: Discretisation = BRIAN2):
     """The post selectors of a batch as one sparse (B * n_post, T * B) CSR matrix.
 
     Row ``b * n_post + i``, column ``t * B + b`` (matching ``unit_traces_tm``
@@ -114,12 +123,13 @@ def post_selector_sparse(trains: list[SpikeTrains], params: LayerParams, dtype=n
     """
     B = len(trains)
     n, T = trains[0].n_neurons, trains[0].n_steps
-    b, i, t, v = _selector_entries(trains, params)
+    b, i, t, v = _selector_entries(trains, params, discretisation)
     return sp.csr_matrix((v.astype(dtype), (b * n + i, t * B + b)), shape=(B * n, T * B))
 
 
 def spsp(post: list[SpikeTrains], pre: list[SpikeTrains], params: LayerParams,
-         dtype=np.float64, selector: np.ndarray | None = None) -> np.ndarray:
+         dtype=np.float64, selector: np.ndarray | None = None,
+         discretisation: Discretisation = BRIAN2) -> np.ndarray:
     """S-PSPs of every synapse from ``pre`` onto ``post``, shape (B, n_post, n_pre).
 
     ``params`` are the post layer's. ``selector`` may pass a precomputed
@@ -131,13 +141,13 @@ def spsp(post: list[SpikeTrains], pre: list[SpikeTrains], params: LayerParams,
     if post[0].n_steps != pre[0].n_steps:
         raise ValueError("spsp: pre and post trains have different n_steps")
     B, n_post, n_pre = len(post), post[0].n_neurons, pre[0].n_neurons
-    S = post_selector_sparse(post, params, dtype) if selector is None else selector
-    q = unit_traces_tm(pre, params, dtype).reshape(-1, n_pre)
+    S = post_selector_sparse(post, params, dtype, discretisation) if selector is None else selector
+    q = unit_traces_tm(pre, params, dtype, discretisation).reshape(-1, n_pre)
     return np.asarray(S @ q).reshape(B, n_post, n_pre)
 
 
 def layer_spsps(recording: Recording, weights: NetworkWeights, params, dtype=np.float64,
-                post_layers: list | None = None):
+                post_layers: list | None = None, discretisation: Discretisation = BRIAN2):
     """S-PSPs of every layer with incoming weights.
 
     Returns two lists indexed k = 1..K (index 0 is None): ``e_ff[k]`` of shape
@@ -159,13 +169,14 @@ def layer_spsps(recording: Recording, weights: NetworkWeights, params, dtype=np.
     def q_of(layer, p):
         key = (layer, p.tau_m, p.tau_s)
         if key not in traces:
-            traces[key] = unit_traces_tm(layers[layer], p, dtype).reshape(-1, layers[layer][0].n_neurons)
+            q = unit_traces_tm(layers[layer], p, dtype, discretisation)
+            traces[key] = q.reshape(-1, layers[layer][0].n_neurons)
         return traces[key]
 
-    B, T = len(layers[0]), layers[0][0].n_steps
+    B = len(layers[0])
     for k in range(1, K + 1):
         p = params[k - 1]
-        S = post_selector_sparse(layers[k], p, dtype)
+        S = post_selector_sparse(layers[k], p, dtype, discretisation)
         n_post = layers[k][0].n_neurons
         e_ff.append(np.asarray(S @ q_of(k - 1, p)).reshape(B, n_post, -1))
         traces.pop((k - 2, p.tau_m, p.tau_s), None)
@@ -179,7 +190,8 @@ def layer_spsps(recording: Recording, weights: NetworkWeights, params, dtype=np.
     return e_ff, e_rec
 
 
-def check_identity(recording: Recording, weights: NetworkWeights, params) -> list[float]:
+def check_identity(recording: Recording, weights: NetworkWeights, params,
+                   discretisation: Discretisation = BRIAN2) -> list[float]:
     """Spec 2.3 on a recorded batch: max relative error per layer (k = 1..K).
 
     Compares ``a_i = sum_j w_ij e_ij + sum_p u_ip e_ip`` with the sum of the
@@ -188,7 +200,7 @@ def check_identity(recording: Recording, weights: NetworkWeights, params) -> lis
     ``a_i = 0`` exactly, else the error is reported as ``inf``).
     """
     K = len(weights.layers)
-    e_ff, e_rec = layer_spsps(recording, weights, params, np.float64)
+    e_ff, e_rec = layer_spsps(recording, weights, params, np.float64, discretisation=discretisation)
     out = []
     for k in range(1, K + 1):
         trains = recording.layers[k]

@@ -2,9 +2,12 @@
 
 This is the independent oracle of the tests (identical spikes to Brian2 in
 float64) and the floor of the forward-pass benchmarks. It mirrors Brian2's
-default schedule with exact integration (see BRIAN2_NOTES, section 5):
+default schedule (see BRIAN2_NOTES, section 5) with the propagators and
+refractoriness of a :class:`~rsnn_brian.engine.neuron.Discretisation`
+(default Brian2's exact integration; the authors' Euler update is another
+value of it):
 
-1. groups: ``not_ref = (n - lastspike) >= refractory``;
+1. groups: ``not_ref = (n - lastspike) >= R`` (``R = refractory_steps``);
    ``v = where(not_ref, a_v v + a_vI I, v)``; ``I = a_I I`` (old values);
 2. thresholds: ``spike = (v > v_th) & not_ref``; ``lastspike = n``;
 3. synapses: every layer's spikes of this step add their weights to the
@@ -18,14 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import LayerParams, NetworkWeights, propagators, with_params
+from ..engine.neuron import BRIAN2, Discretisation, as_discretisation
+from ..network import LayerParams, NetworkWeights, with_params
 from ..spikes import Recording, SpikeTrains, as_input_batch, dense_batch
 
 __all__ = ["simulate"]
 
 
 def simulate(weights: NetworkWeights, params: list[LayerParams] | LayerParams, inputs,
-             dtype=np.float64) -> Recording:
+             dtype=np.float64, discretisation: Discretisation | str = BRIAN2) -> Recording:
     """Simulate a batch; return every layer's spike trains with v at each spike.
 
     Parameters
@@ -34,20 +38,24 @@ def simulate(weights: NetworkWeights, params: list[LayerParams] | LayerParams, i
     params : LayerParams, or one per layer with incoming weights
     inputs : list of SpikeTrains (B samples) or 0/1 array (B, T, n_in)
     dtype : float64 for exact comparisons; float32 is faster but shifts spikes.
+    discretisation : how a step is taken (default Brian2's exact integration);
+        a Discretisation or a built-in's name.
     """
     from threadpoolctl import threadpool_limits
+    disc = as_discretisation(discretisation)
     with threadpool_limits(limits=1, user_api="blas"):   # small per-step products: threads only contend
-        return _simulate(weights, params, inputs, dtype)
+        return _simulate(weights, params, inputs, dtype, disc)
 
 
-def _simulate(weights, params, inputs, dtype) -> Recording:
+def _simulate(weights, params, inputs, dtype, disc) -> Recording:
     arch = weights.arch
     weights.validate()
     params = with_params(params, len(arch.layers) - 1)
     x = dense_batch(as_input_batch(inputs, arch.n_inputs), dtype=dtype)
     B, T, _ = x.shape
     n_layers = len(weights.layers)
-    coef = [propagators(p) for p in params]
+    coef = [disc.propagators(p) for p in params]
+    refr = [disc.refractory_steps(p) for p in params]
     ffT = [lw.ff.T.astype(dtype) for lw in weights.layers]
     recT = [None if lw.rec is None else lw.rec.T.astype(dtype) for lw in weights.layers]
     v = [np.zeros((B, s.size), dtype) for s in arch.trained]
@@ -59,7 +67,7 @@ def _simulate(weights, params, inputs, dtype) -> Recording:
         spk = []
         for k in range(n_layers):
             a_v, a_vI, a_I = coef[k]
-            nr = (n - last[k]) >= params[k].refractory
+            nr = (n - last[k]) >= refr[k]
             v[k] = np.where(nr, a_v * v[k] + a_vI * cur[k], v[k])
             cur[k] *= a_I
             s = (v[k] > params[k].v_th) & nr

@@ -1,0 +1,116 @@
+"""Simulators behind one interface: the Brian2 runner or the NumPy reference; build, progress, evaluation.
+
+``make_simulator`` returns an object with ``run(weights, inputs) -> Recording`` and ``close()``
+(a Brian2 runner also has ``build``). Brian2 is imported only for a Brian2 device.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import numpy as np
+
+from ..config import TrainConfig
+from ..data.registry import Dataset
+
+__all__ = ["make_simulator", "build_simulator", "evaluate", "progress_bar"]
+
+log = logging.getLogger("rsnn_brian")
+
+
+class _NumpySimulator:
+    """The NumPy reference simulator behind the runner interface (never imports Brian2)."""
+
+    def __init__(self, params):
+        self.params = params
+
+    def run(self, weights, inputs):
+        from ..reference.simulate import simulate
+        return simulate(weights, self.params, inputs)
+
+    def close(self):
+        pass
+
+
+def make_simulator(cfg: TrainConfig, arch, params, build_dir=None):
+    """A Brian2 :class:`~rsnn_brian.brian.runner.Runner` for ``cfg.device``, or the NumPy simulator for 'numpy'.
+
+    The Brian2 neuron parameters come from the config through
+    :func:`rsnn_brian.brian.model.from_config`; ``params`` (steps) drive the NumPy simulator.
+    One Brian2 run simulates one mini-batch back to back (evaluation uses the same chunks);
+    with ``workers`` > 1 on cpp_standalone the batch is cut into that many runs, started at once.
+    """
+    if cfg.device == "numpy":
+        return _NumpySimulator(params)
+    from ..brian.model import from_config
+    from ..brian.runner import Runner
+    neuron_configs, dt = from_config(cfg)
+    parallel = cfg.workers if cfg.device == "cpp_standalone" else 1
+    return Runner(arch, neuron_configs, dt=dt, device=cfg.device, n_steps=cfg.n_steps,
+                  samples_per_run=-(-cfg.run_layout // parallel), build_dir=build_dir, parallel_runs=parallel)
+
+
+def _close(sim) -> None:
+    if sim is not None:
+        sim.close()
+
+
+def _input_capacity(sim, batch) -> int:
+    """Input events one Brian2 run holds, sized from a batch like those to come.
+
+    The runner's own rule for a build on first use (``rsnn_brian.brian._encoding.initial_capacity``),
+    so that building ahead of the first batch does not rebuild at it.
+    """
+    from ..brian._encoding import initial_capacity
+    K = sim.samples_per_run
+    chunks = [batch[a:a + K] for a in range(0, len(batch), K)]
+    return initial_capacity(chunks, K, sim.n_steps, sim.arch.n_inputs, runtime=sim.device_name == "runtime")
+
+
+def build_simulator(sim, weights, batch) -> float:
+    """Build (for standalone devices: generate and compile) ahead of the first progress bar.
+
+    ``batch``: input trains like the first run's, to size the input list. Returns the seconds it took
+    (0 for the NumPy simulator, which needs no build).
+    """
+    if not hasattr(sim, "build"):
+        return 0.0
+    device = sim.device_name
+    what = f"the {device} project (once)" if device.endswith("standalone") else f"the Brian2 {device} network"
+    log.info("building %s ...", what)
+    t0 = time.perf_counter()
+    sim.build(weights, input_capacity=_input_capacity(sim, batch))
+    seconds = time.perf_counter() - t0
+    log.info("built %s in %.1f s", what.replace(" (once)", ""), seconds)
+    return seconds
+
+
+def progress_bar(total: int, desc: str, enabled: bool, initial: int = 0):
+    """A progress bar on stderr; in a log file (no terminal) a line every 30 s instead of a live bar."""
+    from tqdm.auto import tqdm
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="sample", initial=initial, leave=tty, disable=not enabled,
+                dynamic_ncols=tty, mininterval=0.5 if tty else 30.0, ascii=not tty, file=sys.stderr)
+
+
+def evaluate(sim, weights, dataset: Dataset, samples_per_run: int, progress: bool = True,
+             desc: str = "test") -> dict:
+    """Accuracy (%) and predictions (int64, shape (n_samples,)) of ``weights`` on a data set.
+
+    The samples are simulated ``samples_per_run`` at a time; the last layer's spike counts decide.
+    """
+    from ..engine.loss import predict
+    out_layer = len(weights.arch.layers) - 1
+    preds = np.empty(len(dataset), np.int64)
+    bar = progress_bar(len(dataset), desc, progress)
+    try:
+        for start in range(0, len(dataset), samples_per_run):
+            idx = np.arange(start, min(start + samples_per_run, len(dataset)))
+            rec = sim.run(weights, dataset.inputs(idx, 0))
+            preds[idx] = predict(rec.counts(out_layer))
+            bar.update(idx.size)
+    finally:
+        bar.close()
+    return {"accuracy": 100.0 * float(np.mean(preds == dataset.labels)), "predictions": preds}
