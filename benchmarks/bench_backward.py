@@ -28,7 +28,9 @@ from rsnn_brian.engine.gradients import EngineSettings, SilentLayerWarning, back
 from rsnn_brian.network import LayerParams
 from rsnn_brian.reference.simulate import simulate
 
-DATA = Path(os.environ.get("RSNN_BRIAN_DATA", "/work/shared/data")) / "fashion-mnist" / "train-images-idx3-ubyte.gz"
+# the data root: $RSNN_BRIAN_DATA, else shared/data beside the repository
+DATA = (Path(os.environ.get("RSNN_BRIAN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+        / "fashion-mnist" / "train-images-idx3-ubyte.gz")
 
 
 def load_images(n: int, rng: np.random.Generator) -> np.ndarray:

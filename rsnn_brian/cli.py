@@ -230,12 +230,22 @@ class _StderrHandler(logging.StreamHandler):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # the package's messages go to stderr while the command runs (and only then: a library
+    # user's logging is left as it was)
     log = logging.getLogger("rsnn_brian")
-    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        return _run(args)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def _run(args) -> int:
     debug = bool(os.environ.get("RSNN_BRIAN_DEBUG"))
     try:
         return args.func(args)

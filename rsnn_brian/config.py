@@ -21,6 +21,7 @@ Times are written with units (``"64 ms"``) and become steps in one place,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import tomllib
 import typing
@@ -209,14 +210,9 @@ class TrainConfig:
         return cls(**flat)
 
 
+@functools.cache
 def _hints() -> dict:
-    global _HINTS
-    if _HINTS is None:
-        _HINTS = typing.get_type_hints(TrainConfig)
-    return _HINTS
-
-
-_HINTS = None
+    return typing.get_type_hints(TrainConfig)
 
 
 def _check_field(f: dataclasses.Field, hint, val):

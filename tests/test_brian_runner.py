@@ -353,3 +353,28 @@ def test_identity_holds_on_brian2_output(runtime_case):
     bad = w.copy()
     bad.layers[0].ff[0, :] += 0.5
     assert max(check_identity(rec, bad, runner.params)) > 1e-6
+
+
+
+@pytest.mark.parametrize("device", ["runtime", "cpp_standalone"])
+def test_build_ahead_sizes_the_input_list_as_a_build_on_first_use(device, monkeypatch):
+    """``build(weights, inputs=batch)`` (what the trainer does before its progress bar) gives the
+    input list the capacity a build at the first ``run`` would give, so the first batch does not
+    rebuild. The backend's build is replaced by a recorder: nothing is compiled here."""
+    text, recurrent = NETS["reservoir"]
+    w = make_weights(text, recurrent, 31)
+    inputs = make_inputs(w.arch.n_inputs, 2 * K, seed=32, rate=0.3)
+    sizes = {}
+    for how in ("ahead", "first use"):
+        r = Runner(text, configs(text), device=device, n_steps=T, samples_per_run=K)
+        specs = []
+        monkeypatch.setattr(r._backend, "build", specs.append)
+        if how == "ahead":
+            r.build(w, inputs=inputs)
+        else:
+            with pytest.raises((AttributeError, TypeError)):   # run() goes on to an unbuilt backend
+                r.run(w, inputs)
+        sizes[how] = specs[0].capacity
+        r._closed = True                          # nothing was built: nothing to release
+    need = max(sum(tr.n_spikes for tr in inputs[a:a + K]) for a in (0, K)) + w.arch.n_inputs
+    assert sizes["ahead"] == sizes["first use"] >= need

@@ -149,3 +149,35 @@ def test_config_file_types_are_checked(tmp_path, capsys):
         line = _fails(capsys, ["train", "--config", str(path), "--out", str(tmp_path / "run")])
         assert message in line and str(path) in line
         assert not (tmp_path / "run").exists()
+
+
+def _fake_fsdd(root, corrupt: str):
+    """A two-digit FSDD folder (real 8 kHz WAVs of noise) with one corrupt recording."""
+    import hashlib
+
+    import numpy as np
+    from scipy.io import wavfile
+    rec = root / "fsdd" / "recordings"
+    rec.mkdir(parents=True)
+    rows = ["file,digit,speaker,index,split,sample_rate,n_samples,bytes,sha256"]
+    rng = np.random.default_rng(0)
+    for digit in (0, 1):
+        for index in range(7):
+            name = f"{digit}_theo_{index}.wav"
+            wavfile.write(rec / name, 8000, (rng.standard_normal(2000) * 3000).astype(np.int16))
+            if name == corrupt:
+                (rec / name).write_bytes((rec / name).read_bytes()[:30])
+            data = (rec / name).read_bytes()
+            rows.append(f"recordings/{name},{digit},theo,{index},{'test' if index < 5 else 'train'},8000,2000,"
+                        f"{len(data)},{hashlib.sha256(data).hexdigest()}")
+    (root / "fsdd" / "manifest.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_a_corrupt_fsdd_recording_is_one_line_naming_the_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RSNN_BRIAN_CACHE", str(tmp_path / "cache"))
+    _fake_fsdd(tmp_path / "data", corrupt="1_theo_6.wav")
+    out = tmp_path / "run"
+    line = _fails(capsys, ["train", "--dataset", "fsdd", "--data-dir", str(tmp_path / "data"), "--arch",
+                           "78-6-10", "--device", "numpy", "--epochs", "1", "--n-steps", "100", "--out", str(out)])
+    assert "1_theo_6.wav" in line
+    assert not out.exists()

@@ -80,16 +80,14 @@ def test_values_compare_by_what_they_do_and_are_checked():
         Discretisation("x", held_steps=-1)
 
 
-def test_old_import_paths_still_work():
-    """network.py re-exports the moved names (the Brian2 tests import them from there)."""
-    assert network.propagators is propagators and network.psp_kernel is psp_kernel
+def test_the_module_functions_are_brian2s_discretisation():
+    """propagators / psp_kernel of engine.neuron are the default (Brian2) discretisation's;
+    the ground floor (network.py) no longer carries them."""
     p = LayerParams()
     assert propagators(p) == BRIAN2.propagators(p)
     np.testing.assert_array_equal(psp_kernel(p, 30), BRIAN2.psp_kernel(p, 30))
-    from rsnn_brian.connectivity import init_weights
-    assert network.init_weights is init_weights
-    with pytest.raises(AttributeError):
-        _ = network.no_such_name
+    for moved in ("propagators", "psp_kernel", "init_weights"):
+        assert not hasattr(network, moved)
 
 
 @pytest.mark.parametrize("disc,refractory", [(AUTHORS, 2), (EULER, 2), (EULER, 3)])

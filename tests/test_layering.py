@@ -127,3 +127,10 @@ def test_the_public_face():
 def test_no_module_over_400_lines(name, path, is_pkg):
     n = len(path.read_text().splitlines())
     assert n <= 400, f"{path.relative_to(PKG.parent)} has {n} lines"
+
+
+def test_no_module_level_mutable_state():
+    """No ``global`` rebinding anywhere in the package (caches are functools.cache, state lives in objects)."""
+    bad = [f"{path.relative_to(PKG.parent)}:{node.lineno}" for name, path, is_pkg in modules()
+           for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Global)]
+    assert not bad

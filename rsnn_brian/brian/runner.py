@@ -172,10 +172,18 @@ class Runner:
             pass
 
     # -- building ------------------------------------------------------------
-    def build(self, weights: NetworkWeights | None = None, input_capacity: int | None = None) -> None:
-        """Build the network (and, standalone, compile it). Called by the first :meth:`run`."""
+    def build(self, weights: NetworkWeights | None = None, input_capacity: int | None = None,
+              inputs=None) -> None:
+        """Build the network (and, standalone, compile it). Called by the first :meth:`run`.
+
+        ``inputs``: a batch like those to come (list of :class:`SpikeTrains`), to size the
+        input event list by the same rule as a build on first use (no rebuild at the first run).
+        """
         if self._closed:
             raise RuntimeError("this Runner is closed")
+        if inputs is not None and input_capacity is None and self.input_capacity is None:
+            inputs = as_input_batch(inputs, self.arch.n_inputs, self.n_steps)
+            input_capacity = self._capacity_for(inputs)
         if weights is not None and self.masks is None:
             self.masks = {k: lw.rec_mask.copy() for k, lw in enumerate(weights.layers, start=1)
                           if lw.rec_mask is not None}
@@ -194,6 +202,11 @@ class Runner:
             self._backend.build(spec)
         self.timings["build_s"] += time.perf_counter() - t0
         self._built = True
+
+    def _capacity_for(self, inputs) -> int:
+        K = self.samples_per_run
+        chunks = [inputs[a:a + K] for a in range(0, len(inputs), K)]
+        return initial_capacity(chunks, K, self.n_steps, self.arch.n_inputs, runtime=self.device_name == "runtime")
 
     def _grow(self, need: int) -> None:
         new = _pow2(need)
@@ -248,8 +261,7 @@ class Runner:
         chunks = [inputs[a:a + K] for a in range(0, B, K)]
         if not self._built:
             if self.input_capacity is None:
-                self.input_capacity = initial_capacity(chunks, K, self.n_steps, self.arch.n_inputs,
-                                                       runtime=self.device_name == "runtime")
+                self.input_capacity = self._capacity_for(inputs)
             self.build(weights)
         vecs = self._backend.network.weight_vectors(weights)
         per_layer = [[] for _ in self.arch.trained]

@@ -32,6 +32,7 @@ error if missing: ``pip install lyon`` or ``pip install rsnn_brian[speech]``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
@@ -72,7 +73,9 @@ def lyon_version() -> str:
         return "absent"
 
 
+@functools.cache
 def _lyon_calc():
+    """One LyonCalc per process (made on first use)."""
     try:
         from lyon.calc import LyonCalc
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -80,8 +83,6 @@ def _lyon_calc():
                           "model): pip install lyon  (or pip install rsnn_brian[speech])") from e
     return LyonCalc()
 
-
-_CALC = None
 
 
 def resample_to(x: np.ndarray, rate: int, target_rate: int = 12_500) -> np.ndarray:
@@ -116,7 +117,6 @@ def cochleagram(wav: np.ndarray, rate: int, enc: SpeechEncoding = SpeechEncoding
     floor(n_resampled / decimation)`` (a trailing partial frame is dropped),
     channels ordered from high to low centre frequency, values times ``enc.scale``.
     """
-    global _CALC
     wav = np.asarray(wav, dtype=np.float64)
     if wav.ndim != 1 or wav.size == 0:
         raise ValueError(f"cochleagram expects a non-empty 1-D waveform, got shape {wav.shape}")
@@ -126,9 +126,7 @@ def cochleagram(wav: np.ndarray, rate: int, enc: SpeechEncoding = SpeechEncoding
     if x.size < enc.decimation:
         raise ValueError(f"cochleagram: {x.size} samples at {enc.sample_rate_hz} Hz is shorter "
                          f"than one frame ({enc.decimation} samples)")
-    if _CALC is None:
-        _CALC = _lyon_calc()
-    y = _CALC.lyon_passive_ear(x, enc.sample_rate_hz, enc.decimation, ear_q=enc.ear_q,
+    y = _lyon_calc().lyon_passive_ear(x, enc.sample_rate_hz, enc.decimation, ear_q=enc.ear_q,
                                step_factor=enc.step_factor)
     return np.asarray(y, dtype=np.float64) * enc.scale
 

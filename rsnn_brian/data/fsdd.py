@@ -240,8 +240,8 @@ def _fix_hint(path: Path) -> str:
     """What to do about a bad WAV: for a file of an FSDD folder, fetch the folder again."""
     if path.parent.name == "recordings":
         folder = path.parent.parent
-        return (f"delete {folder} and run again with download=True (fsdd_dir / load_fsdd_spikes) "
-                f"to download a fresh copy of FSDD")
+        return (f"delete {folder} and run again: a fresh copy of FSDD is downloaded and checked "
+                f"(download=True, the default)")
     return "replace it with a complete copy of the recording"
 
 

@@ -57,18 +57,6 @@ def _close(sim) -> None:
         sim.close()
 
 
-def _input_capacity(sim, batch) -> int:
-    """Input events one Brian2 run holds, sized from a batch like those to come.
-
-    The runner's own rule for a build on first use (``rsnn_brian.brian._encoding.initial_capacity``),
-    so that building ahead of the first batch does not rebuild at it.
-    """
-    from ..brian._encoding import initial_capacity
-    K = sim.samples_per_run
-    chunks = [batch[a:a + K] for a in range(0, len(batch), K)]
-    return initial_capacity(chunks, K, sim.n_steps, sim.arch.n_inputs, runtime=sim.device_name == "runtime")
-
-
 def build_simulator(sim, weights, batch) -> float:
     """Build (for standalone devices: generate and compile) ahead of the first progress bar.
 
@@ -81,7 +69,7 @@ def build_simulator(sim, weights, batch) -> float:
     what = f"the {device} project (once)" if device.endswith("standalone") else f"the Brian2 {device} network"
     log.info("building %s ...", what)
     t0 = time.perf_counter()
-    sim.build(weights, input_capacity=_input_capacity(sim, batch))
+    sim.build(weights, inputs=batch)
     seconds = time.perf_counter() - t0
     log.info("built %s in %.1f s", what.replace(" (once)", ""), seconds)
     return seconds
