@@ -1,4 +1,4 @@
-"""Command line: ``rsnn-brian info | gradcheck | train | evaluate`` (also ``python -m rsnn_brian``).
+"""Command line: ``rsnn-brian info | gradcheck | train | evaluate | explore | export`` (``python -m rsnn_brian``).
 
 Thin: parses arguments, calls the package, prints. The ``train`` flags are
 built from the config fields' declarations (:func:`rsnn_brian.config.setting`),
@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulator (unset: the run's)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only N samples (class-balanced)")
     p.set_defaults(func=cmd_evaluate)
+    from .explore.command import register as _register_explore  # imports neither Panel nor Brian2
+    _register_explore(sub)
+    from .export.command import register as _register_export  # imports neither pynwb nor neo
+    _register_export(sub)
     return parser
 
 

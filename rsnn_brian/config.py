@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, fields
@@ -118,6 +119,13 @@ class TrainConfig:
     seed: int = setting(0, "run", "random seed (weights, inputs, order)", low=0)
     checkpoint_every: int = setting(0, "run", "also checkpoint every N batches inside an epoch (0: at epoch "
                                     "ends only)", low=0)
+    dask: str | None = setting(None, "run", "train on Dask: 'local:N' (N worker processes on this machine) or "
+                               "'tcp://HOST:PORT' (a running scheduler); unset: in this process (docs/dask.md)")
+    shares: int | None = setting(None, "run", "cut each batch into N shares whose gradients are summed in order "
+                                 "(unset: 1, with --dask the worker count); the same N gives the same weights "
+                                 "with or without Dask", low=1)
+    engine_dtype: str = setting("float32", "run", "precision of the gradient engine's S-PSP products "
+                                "(float64: bit-reproducible sums)", choices=("float32", "float64"))
 
     def __post_init__(self):
         hints = _hints()
@@ -136,6 +144,8 @@ class TrainConfig:
         if abs(times["tau_m"] - times["tau_s"]) <= 1e-9 * times["tau_m"]:
             raise ValueError(f"tau_m and tau_s must differ (the PSP kernel is singular), both are {self.tau_m!r}")
         whole_steps(times["refractory"], times["dt"], "refractory")
+        if self.dask is not None and not re.fullmatch(r"local:[1-9]\d*|(tcp|tls)://\S+:\d+", self.dask):
+            raise ValueError(f"dask must be 'local:N' (N >= 1) or 'tcp://HOST:PORT', got {self.dask!r}")
         if self.recurrent_below == "authors" and self.gradient != "reference":
             raise ValueError("recurrent_below = 'authors' reproduces the authors' code and needs "
                              "gradient = 'reference'")

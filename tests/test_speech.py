@@ -168,6 +168,6 @@ def test_fsdd_recording_at_another_rate_names_the_file(tmp_path):
     with pytest.raises(WavError, match="0_alice_0.wav has a sample rate of 16000 Hz, expected 8000 Hz") as err:
         S.load_fsdd_spikes("test", data_dir=tmp_path / "data", cache_dir=tmp_path / "c", n_jobs=1,
                            download=False)
-    assert f"delete {d} and run again with download=True" in str(err.value)
+    assert f"delete {d} and run again: a fresh copy of FSDD is downloaded" in str(err.value)
     # any rate is fine outside FSDD: encode_file resamples
     assert S.encode_file(rec / "0_alice_0.wav", cache_dir=tmp_path / "c").n_neurons == 78

@@ -157,7 +157,7 @@ def test_truncated_wav_names_the_file_and_the_fix(tmp_path, cut):
         F.read_wav(p)
     msg = str(err.value)
     assert msg.startswith(str(p)) and "\n" not in msg
-    assert f"delete {tmp_path / 'data' / 'fsdd'} and run again with download=True" in msg
+    assert f"delete {tmp_path / 'data' / 'fsdd'} and run again: a fresh copy of FSDD is downloaded" in msg
 
 
 @pytest.mark.parametrize("payload", [b"this is not a RIFF file at all", b"",

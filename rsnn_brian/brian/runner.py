@@ -41,6 +41,7 @@ import warnings
 
 import numpy as np
 
+from ..defaults import N_STEPS
 from ..network import Architecture, NetworkWeights, parse_architecture
 from ..spikes import Recording, as_input_batch
 from ._backend import Backend, BuildSpec
@@ -103,7 +104,7 @@ class Runner:
     timings : dict, build seconds, number of Brian2 runs, seconds in run().
     """
 
-    def __init__(self, arch, neuron_configs=None, device: str = "runtime", n_steps: int = 400,
+    def __init__(self, arch, neuron_configs=None, device: str = "runtime", n_steps: int = N_STEPS,
                  samples_per_run: int = 16, dt=None, recurrent_masks=None, build_dir=None,
                  keep_build_dir: bool = False, input_capacity: int | None = None,
                  openmp_threads: int = 0, extra_compile_args=None, cuda_extra_nvcc_args=None,

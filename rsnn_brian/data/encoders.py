@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..defaults import N_STEPS
 from ..spikes import SpikeTrains
 
 __all__ = ["EncoderSettings", "spike_probabilities", "encode_bernoulli", "RateEncoder"]
@@ -26,7 +27,7 @@ __all__ = ["EncoderSettings", "spike_probabilities", "encode_bernoulli", "RateEn
 class EncoderSettings:
     """Bernoulli rate code; defaults from spec section 6 (images)."""
 
-    n_steps: int = 400          # T = 400 steps of 1 ms (spec section 6)
+    n_steps: int = N_STEPS      # T = 400 steps of 1 ms (spec section 6; rsnn_brian.defaults)
     scale: float = 5.5          # p = pixel / (5.5 * 255) (spec section 6)
     pixel_max: float = 255.0    # 8-bit pixels
     first_step: int = 1         # spikes at steps 1..T-1, none at step 0 (spec section 6)

@@ -53,15 +53,16 @@ class Explorer:
         self.sim: SampleSimulator | None = None
         self._holding = False
         defaults = ExploreParams()
-        self.preset = pn.widgets.Select(name="Preset (the paper's settings)", options=preset_choices(),
+        self.preset = pn.widgets.Select(label="Preset (the paper's settings)", options=preset_choices(),
                                         value=defaults.preset, width=300)
         self.controls = {}
         for name, (label, lo, hi, step, integer) in _SLIDERS.items():
             cls = pn.widgets.EditableIntSlider if integer else pn.widgets.EditableFloatSlider
             val = getattr(defaults, name)
-            self.controls[name] = cls(name=label, start=lo, end=hi, step=step, value=int(val) if integer else val,
-                                      width=300, css_classes=[f"explore-{name}"])
-        self.controls["seed"] = pn.widgets.IntInput(name="seed", value=defaults.seed, start=0, width=300,
+            kw = {} if integer else {"format": "0[.][000]"}        # 39.5, not 39.49999999999999
+            self.controls[name] = cls(label=label, start=lo, end=hi, step=step, value=int(val) if integer else val,
+                                      width=300, css_classes=[f"explore-{name}"], **kw)
+        self.controls["seed"] = pn.widgets.IntInput(label="seed", value=defaults.seed, start=0, width=300,
                                                     css_classes=["explore-seed"])
         for name, w in self.controls.items():
             w.param.watch(self._changed, "value" if name == "seed" else "value_throttled")
@@ -75,14 +76,14 @@ class Explorer:
         self.equations = _md(cls="explore-equations")
         self.toml = _md(cls="explore-toml")
         self.download = pn.widgets.FileDownload(callback=self._toml_file, filename="explore.toml",
-                                                label="Download explore.toml", button_type="primary", width=250)
+                                                label="Download explore.toml", color="primary", width=250)
         # a run directory
-        self.run_path = pn.widgets.TextInput(name="Run directory", placeholder="runs/demo", width=420,
+        self.run_path = pn.widgets.TextInput(label="Run directory", placeholder="runs/demo", width=420,
                                              css_classes=["explore-run-path"])
-        self.load_button = pn.widgets.Button(name="Load run", button_type="primary", width=120,
+        self.load_button = pn.widgets.Button(label="Load run", color="primary", width=120,
                                              css_classes=["explore-load"], align="end")
         self.load_button.on_click(lambda _event: self.load_run())
-        self.sample_index = pn.widgets.IntInput(name="Test sample", value=0, start=0, width=150,
+        self.sample_index = pn.widgets.IntInput(label="Test sample", value=0, start=0, width=150,
                                                 css_classes=["explore-sample-index"])
         self.sample_index.param.watch(lambda e: self.show_sample(e.new), "value")
         self.run_status = _md("No run loaded. Give the folder of a run (`rsnn-brian train --out DIR`).",
@@ -133,7 +134,8 @@ class Explorer:
     # -- the neuron and network views ------------------------------------------------
     def current(self) -> ExploreParams:
         """The settings the controls show now (unchecked)."""
-        return ExploreParams(**{n: w.value for n, w in self.controls.items()}, preset=self.preset.value)
+        vals = {n: round(w.value, 9) if isinstance(w.value, float) else w.value for n, w in self.controls.items()}
+        return ExploreParams(**vals, preset=self.preset.value)
 
     def _changed(self, *_events) -> None:
         if not self._holding:
@@ -201,7 +203,8 @@ class Explorer:
     # -- a run directory --------------------------------------------------------------
     def load_run(self, path=None) -> bool:
         """Open a run directory (the text box's if ``path`` is None) and show it; False and a message if not."""
-        path = self.run_path.value if path is None else path
+        if path is None:          # what is typed, also before the box sends its value (on Enter or leaving it)
+            path = self.run_path.value_input or self.run_path.value
         try:
             run = open_run(path)
             curves = learning_curves(run)

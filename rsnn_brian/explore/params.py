@@ -22,7 +22,9 @@ import math
 from dataclasses import dataclass
 
 from ..config import TrainConfig, load_preset, preset_names
+from ..defaults import N_STEPS, NEURON_DEFAULTS
 from ..network import LayerParams, parse_architecture
+from ..units import parse_time
 
 __all__ = ["ExploreParams", "ExploreInputError", "from_preset", "preset_choices", "DT_MS", "LIMITS"]
 
@@ -56,17 +58,17 @@ class ExploreParams:
     TOML snippet starts from.
     """
 
-    tau_m_ms: float = 64.0
-    tau_s_ms: float = 8.0
-    v_th: float = 20.0
-    refractory_ms: float = 2.0
+    tau_m_ms: float = parse_time(NEURON_DEFAULTS["tau_m"]) / 1e-3
+    tau_s_ms: float = parse_time(NEURON_DEFAULTS["tau_s"]) / 1e-3
+    v_th: float = NEURON_DEFAULTS["v_th"]
+    refractory_ms: float = parse_time(NEURON_DEFAULTS["refractory"]) / 1e-3
     rate_hz: float = 20.0
     n_inputs: int = 100
     weight: float = 0.5
     n_recurrent: int = 100
     density: float = 0.1
     inhibitory: float = 0.2
-    n_steps: int = 400
+    n_steps: int = N_STEPS
     seed: int = 0
     preset: str = "fashion-mnist"
 

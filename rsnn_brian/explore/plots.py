@@ -39,6 +39,14 @@ def _fig(title: str, x: str, y: str, **kw):
     return f
 
 
+def _legend(f, location: str = "top_right") -> None:
+    f.legend.location = location
+    f.legend.background_fill_alpha = 0.6
+    f.legend.label_text_font_size = "8pt"
+    f.legend.spacing = 0
+    f.legend.padding = 4
+
+
 def _colors(labels, order) -> list[str]:
     """A colour per layer name, by the layer's place in ``order`` (the same whoever fired)."""
     index = {name: k for k, name in enumerate(order)}
@@ -58,7 +66,7 @@ class Figures:
                        legend_label="spike")
         self.threshold = Span(location=20, dimension="width", line_dash="dashed", line_color=_LABEL)
         self.v.add_layout(self.threshold)
-        self.v.legend.location = "top_left"
+        _legend(self.v, "bottom_right")
         self.i = _fig("Synaptic current I", "t (ms)", "I", height=170, x_range=self.v.x_range)
         self.i.line("t_ms", "I", source=s["neuron_trace"], color="#2ca02c")
         # -- rate in, rate out
@@ -67,12 +75,13 @@ class Figures:
         self.rate.scatter("input_rate_hz", "output_rate_hz", source=s["rate_curve"], size=5)
         self.rate.scatter("input_rate_hz", "output_rate_hz", source=s["rate_chosen"], size=11, color=_LABEL,
                           legend_label="chosen rate")
-        self.rate.legend.location = "top_left"
+        _legend(self.rate, "top_left")
         # -- PSP kernel
         self.psp = _fig("PSP kernel: one input spike of weight 1 (engine)", "t after the spike (ms)", "v, I")
         self.psp.line("t_ms", "v", source=s["psp_kernel"], legend_label="v (PSP)", color="#1f77b4", line_width=2)
         self.psp.line("t_ms", "I", source=s["psp_kernel"], legend_label="I", color="#2ca02c", line_dash="dashed")
         self.psp.scatter("t_ms", "v", source=s["psp_peak"], size=9, color=_LABEL, legend_label="peak")
+        _legend(self.psp)
         # -- counts against total PSP
         self.identity = _fig("Spike count against total PSP / threshold", "a_i / v_th (engine S-PSPs)",
                              "spike count o_i (Brian2)")
@@ -80,16 +89,18 @@ class Figures:
                            legend_label="identity")
         self.identity.scatter("x", "y", source=s["identity_points"], color="color", legend_field="layer", size=6,
                               alpha=0.7)
-        self.identity.legend.location = "top_left"
+        _legend(self.identity, "top_left")
         # -- network raster
         self.raster = _fig("Raster: recurrent network (Runner, runtime)", "t (ms)", "neuron (input, R, output)")
         self.raster.scatter("t_ms", "row", source=s["network_raster"], color="color", marker="square", size=2,
                             line_color=None, legend_field="layer")
+        _legend(self.raster)
         # -- effect ratios
         self.effect = _fig("Effect ratios (engine table)", "post spikes n_post", "R = E/n_pre (solid), Q (dashed)")
         self.effect.multi_line("xs", "ys", source=s["effect_ratio"], color="color", legend_field="label",
                                line_width=2)
         self.effect.multi_line("xs", "ys", source=s["effect_q"], color="color", line_dash="dashed")
+        _legend(self.effect, "center_right")
         # -- a run: learning curves, weights, receptive fields
         self.curve = _fig("Learning curves", "epochs trained", "accuracy (%)")
         for src, split, color, dash in (("run", "train", "#1f77b4", "solid"), ("run", "test", "#d62728", "solid"),
@@ -99,9 +110,10 @@ class Figures:
             label = f"{'this run' if src == 'run' else 'authors'}, {split}"
             self.curve.line("epoch", "accuracy", source=s[name], color=color, line_dash=dash, legend_label=label)
             self.curve.scatter("epoch", "accuracy", source=s[name], color=color, size=6)
-        self.curve.legend.location = "bottom_right"
+        _legend(self.curve, "bottom_right")
         self.whist = _fig("Weights per array (density)", "weight", "density")
         self.whist.multi_line("xs", "ys", source=s["weight_hist"], color="color", legend_field="array", line_width=2)
+        _legend(self.whist)
         self.rf_mapper = LinearColorMapper(palette=list(reversed(RdBu11)), low=-1, high=1, nan_color="white")
         self.rf = _fig("First-layer receptive fields (weights)", "", "", width=360, height=360,
                        match_aspect=True)
@@ -118,6 +130,7 @@ class Figures:
                                   height=300)
         self.sample_raster.scatter("t_ms", "row", source=s["sample_raster"], color="color", marker="square", size=2,
                                    line_color=None, legend_field="layer")
+        _legend(self.sample_raster)
         self.sample_out = _fig("Output spike counts", "", "spikes", width=420, height=300,
                                x_range=FactorRange(factors=[]))
         self.sample_out.vbar(x="name", top="count", width=0.8, source=s["sample_output"], color="color")

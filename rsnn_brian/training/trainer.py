@@ -27,7 +27,7 @@ from ..config import TrainConfig
 from ..connectivity import init_weights
 from ..data.registry import Dataset, load_dataset
 from ..network import parse_architecture
-from . import simulators
+from . import distributed, simulators
 from .checkpoint import epoch_file_name, load_checkpoint, save_checkpoint
 from .rundir import RunDir
 from .simulators import _close
@@ -49,7 +49,6 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, run_dir, progress: bool = True):
-        from ..engine import EngineSettings, resolve_tables
         from ..optim import Adam, AdamSettings
         self.cfg = cfg
         self.rundir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
@@ -60,11 +59,8 @@ class Trainer:
         self.weights = init_weights(self.arch, np.random.default_rng(cfg.seed), recurrent=cfg.recurrent)
         self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr),
                               masks=self.weights.trainable_masks())
-        self.engine = EngineSettings(option=cfg.gradient, dtype="float32",   # float64 only matters in tests
-                                     silent_ratio=cfg.silent_ratio, threads=cfg.workers,
-                                     recurrent_below=cfg.recurrent_below)
-        self.tables = resolve_tables(None, self.params, cfg.n_steps,     # effect-ratio tables, cached on disk
-                                     discretisation=cfg.effect_ratio)[1:]
+        self.engine = distributed.engine_settings(cfg)    # cfg.engine_dtype: float32 unless asked
+        self.tables = distributed.engine_tables(cfg, self.params)    # effect-ratio tables, cached on disk
         self.train_set = load_dataset(cfg, "train")
         self.test_set = load_dataset(cfg, "test")
         check_data(self.train_set, self.arch)
@@ -74,6 +70,7 @@ class Trainer:
         self.partial = self._fresh_partial()
         self.rows: list[dict] = []
         self.sim = None
+        self.executor = None      # a distributed.DaskExecutor while one is open (cfg.dask)
         self.checkpoints_written = 0
 
     # -- state -------------------------------------------------------------------------------
@@ -129,39 +126,49 @@ class Trainer:
 
     def step(self, indices: np.ndarray, epoch: int) -> None:
         """Simulate, back-propagate and update on one mini-batch (``epoch``: 0-based index)."""
-        from ..engine import SilentLayerWarning, backward
         from ..optim import RegularizerSettings, regularizer_gradients
-        inputs = self.train_set.inputs(indices, epoch)
-        labels = self.train_set.labels[indices]
-        rec = self.sim.run(self.weights, inputs)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SilentLayerWarning)
-            result = backward(rec, self.weights, self.params, labels, settings=self.engine,
-                              sample_weight=self.boost[indices], tables=self.tables)
-        for w in caught:               # silent layers are counted and reported once per epoch
-            if issubclass(w.category, SilentLayerWarning):
-                self.partial["silent"] += 1
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        grads = result.grads
+        # shares of the batch, simulated and differentiated here or on Dask workers, summed in order
+        shares = [indices[s] for s in distributed.share_slices(indices.size, self.n_shares)]
+        if self.executor is not None:
+            outs = self.executor.run_batch(self.weights, shares, epoch, self.boost)
+        else:
+            outs = [distributed.compute_share(self.sim, self.weights, self.params, self.engine, self.tables,
+                                              self.train_set, idx, epoch, self.boost[idx]) for idx in shares]
+        for out in outs:               # silent layers are counted and reported once per epoch
+            self.partial["silent"] += out["silent"]
+            for w in out["warnings"]:
+                warnings.warn_explicit(*w)
+        grads = distributed.combine_grads(outs, indices.size)
         if self.cfg.regulariser:
             reg = RegularizerSettings(lam=self.cfg.regulariser_lambda)
             for name, g in regularizer_gradients(self.weights, reg).items():
                 grads[name] = grads[name] + g
         self.optimizer.step(grads, lr=self.lr_at(epoch))   # masked: absent synapses stay absent
-        self.partial["pred"][indices] = result.predictions
-        self.partial["loss"][indices] = result.loss
+        for idx, out in zip(shares, outs):
+            self.partial["pred"][idx] = out["pred"]
+            self.partial["loss"][idx] = out["loss"]
         for k in range(len(self.arch.layers)):
-            self.partial["rates"][k] += rec.counts(k).sum()
+            self.partial["rates"][k] += sum(out["spikes"][k] for out in outs)
+
+    @property
+    def n_shares(self) -> int:
+        """Shares per batch: ``cfg.shares``, else the Dask workers, else 1."""
+        return self.cfg.shares or (self.executor.n_workers if self.executor is not None else 1)
 
     def evaluate(self, dataset: Dataset, epoch: int = 0, desc: str = "test") -> dict:
         """Accuracy (%) and predictions on a data set with the current weights (needs ``self.sim``)."""
+        if self.executor is not None:
+            split = "train" if dataset is self.train_set else "test"
+            return self.executor.evaluate(self.weights, dataset, split, self.cfg.run_layout)
         return simulators.evaluate(self.sim, self.weights, dataset, self.cfg.run_layout, self.progress, desc)
 
     # -- the loop ----------------------------------------------------------------------------
     def open_simulator(self) -> None:
         """Make and build the simulator (logged, with its duration) unless one is open."""
-        if self.sim is not None:
+        if self.sim is not None or self.executor is not None:
+            return
+        if self.cfg.dask:         # the workers build their own simulators
+            self.executor = distributed.DaskExecutor(self.cfg, self.tables)
             return
         self.sim = simulators.make_simulator(self.cfg, self.arch, self.params)
         B = self.cfg.batch_size
@@ -176,7 +183,8 @@ class Trainer:
                 self._train_epoch(self.epoch)
         finally:
             _close(self.sim)
-            self.sim = None
+            _close(self.executor)
+            self.sim = self.executor = None
         return pd.DataFrame(self.rows)
 
     def _train_epoch(self, epoch: int) -> None:
