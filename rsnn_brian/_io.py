@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["DATA_ENV", "CACHE_ENV", "data_root", "cache_root", "atomic_write", "atomic_write_text",
-           "atomic_savez", "CorruptCacheWarning", "warn_corrupt_cache"]
+           "atomic_savez", "load_npz_with_meta", "CorruptCacheWarning", "warn_corrupt_cache"]
 
 #: Environment variable naming the data root (holds ``mnist/``, ``fashion-mnist/``, ``fsdd/``).
 DATA_ENV = "RSNN_BRIAN_DATA"
@@ -69,6 +69,26 @@ def atomic_savez(path: str | os.PathLike, arrays: dict) -> None:
     """``np.savez`` (no pickle) written atomically."""
     with atomic_write(path, "wb") as fh:
         np.savez(fh, **arrays)
+
+
+def load_npz_with_meta(path: str | os.PathLike, what: str, hint: str = "") -> tuple[dict, dict]:
+    """Arrays and the JSON ``meta`` entry of an ``.npz`` written by this package. Never unpickles.
+
+    A missing file raises FileNotFoundError; an unreadable one ValueError ("``path`` is corrupt
+    or not an rsnn_brian ``what``", then ``hint``).
+    """
+    import json
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        meta = json.loads(str(data.pop("meta")))
+    except Exception as exc:  # zipfile.BadZipFile, ValueError, KeyError, OSError, json errors
+        raise ValueError(f"{what} {path} is corrupt or not an rsnn_brian {what} ({type(exc).__name__}: {exc})"
+                         + (f"; {hint}" if hint else "")) from None
+    return data, meta
 
 
 class CorruptCacheWarning(RuntimeWarning):

@@ -156,3 +156,16 @@ def test_bench_dask_quick_prints_its_figures(capsys):
     out = capsys.readouterr().out
     assert "batch 8:" in out and "dask 2 overhead" in out and "weights out" in out
     assert all(v > 0 for v in res[8].values())
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+def test_cpp_standalone_workers_give_the_weights_of_numpy_in_one_process(cluster, tmp_path):
+    """Each worker compiles its own cpp_standalone project (under its local directory) and keeps it
+    between batches; Brian2's spikes equal the NumPy simulator's in float64, so the weights equal a
+    one-process NumPy run with the same shares, bit for bit."""
+    ref = train(TrainConfig(**{**TINY, "epochs": 1}, shares=2), tmp_path / "ref", progress=False)
+    run = train(TrainConfig(**{**TINY, "epochs": 1, "device": "cpp_standalone"}, dask=cluster.scheduler_address),
+                tmp_path / "run", progress=False)
+    assert_same_weights(read_weights(tmp_path / "run"), read_weights(tmp_path / "ref"))
+    assert run.metrics["test_accuracy"].tolist() == ref.metrics["test_accuracy"].tolist()

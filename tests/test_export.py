@@ -259,5 +259,5 @@ def test_a_file_that_is_not_ours_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_nwb(tmp_path / "none.nwb")
     (tmp_path / "junk.npz").write_text("no")
-    with pytest.raises(ValueError, match="not a saved rsnn_brian recording"):
+    with pytest.raises(ValueError, match="corrupt or not an rsnn_brian recording"):
         load_recording(tmp_path / "junk.npz")

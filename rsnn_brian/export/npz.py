@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._io import load_npz_with_meta
 from ..network import LayerParams, NetworkWeights, parse_architecture
 from ..spikes import Recording
 from ._common import NetworkRecording, atomic_output, layer_events, trains_from_events
@@ -59,14 +60,7 @@ def save_recording(data: NetworkRecording, path, force: bool = False) -> Path:
 def load_recording(path) -> NetworkRecording:
     """Read a file written by :func:`save_recording`. Never unpickles."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"recording {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-        meta = json.loads(str(data.pop("meta")))
-    except Exception as exc:    # zipfile.BadZipFile, ValueError, KeyError, OSError, json errors
-        raise ValueError(f"{path} is not a saved rsnn_brian recording ({type(exc).__name__}: {exc})") from None
+    data, meta = load_npz_with_meta(path, "recording")
     if meta.get("kind") != _KIND or meta.get("format") != RECORDING_FORMAT:
         raise ValueError(f"{path} is not a saved rsnn_brian recording of format {RECORDING_FORMAT} "
                          f"(kind {meta.get('kind')!r}, format {meta.get('format')!r})")

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.registry import SPLITS
-from ..network import parse_architecture
 from ..spikes import Recording
-from ..training import build_simulator, load_checkpoint, load_dataset, make_simulator
-from ..training.checkpoint import find_checkpoint
-from ..training.rundir import RunDir
-from ..training.trainer import check_data
+from ..training import build_simulator, make_simulator
+from ..training.api import open_run
 from ._common import NetworkRecording
 
 __all__ = ["record_run", "parse_samples", "DEFAULT_SAMPLES"]
@@ -61,19 +57,10 @@ def record_run(run_dir, split: str = "test", samples=None, checkpoint=None,
     a file in ``RUN_DIR/checkpoints`` or a path (default ``latest.npz``); ``device``: another
     simulator than the run's. Nothing in the run directory is written.
     """
-    rundir = RunDir(run_dir)
-    if not rundir.has_run():
-        raise FileNotFoundError(f"{rundir.path} is not a run directory (no config.toml)")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    saved = rundir.load_config()
-    path = find_checkpoint(rundir.path, checkpoint)
-    weights, _, state = load_checkpoint(path)
-    arch = parse_architecture(saved.architecture)
-    if str(weights.arch) != str(arch):
-        raise ValueError(f"checkpoint {path} is for {weights.arch}, the run's config says {arch}")
-    ds = load_dataset(saved, split)
-    check_data(ds, arch)
+    opened = open_run(run_dir, split, checkpoint)
+    rundir, saved, path, weights, state, ds = (opened.rundir, opened.config, opened.checkpoint, opened.weights,
+                                               opened.state, opened.dataset)
+    arch = weights.arch
     if samples is None:
         samples = f"0:{min(DEFAULT_SAMPLES, len(ds))}"
     idx = parse_samples(samples, len(ds))

@@ -29,7 +29,7 @@ from .rundir import RunDir
 from .simulators import _close
 from .trainer import Trainer, check_data
 
-__all__ = ["train", "evaluate_run", "TrainResult", "EvaluationResult"]
+__all__ = ["train", "evaluate_run", "open_run", "OpenedRun", "TrainResult", "EvaluationResult"]
 
 log = logging.getLogger("rsnn_brian")
 
@@ -170,6 +170,41 @@ def _resume(cfg: TrainConfig | None, rundir: RunDir, progress: bool, epochs: int
     return TrainResult(rundir.path, run_cfg, pd.DataFrame(trainer.rows))
 
 
+@dataclass
+class OpenedRun:
+    """A run directory reopened for reading: its config (with any changes), a checkpoint's
+    weights and state, and one split of its data set."""
+
+    rundir: RunDir
+    config: TrainConfig
+    checkpoint: Path
+    weights: object
+    state: dict
+    dataset: object
+
+
+def open_run(run_dir, split: str = "test", checkpoint=None, **changes) -> OpenedRun:
+    """Reopen a run written by :func:`train` (nothing in it is written).
+
+    ``checkpoint``: a file in ``RUN_DIR/checkpoints`` or a path (default ``latest.npz``);
+    ``changes``: config fields to override (e.g. ``device``; None values are ignored).
+    """
+    rundir = RunDir(run_dir)
+    if not rundir.has_run():
+        raise FileNotFoundError(f"{rundir.path} is not a run directory (no config.toml)")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    cfg = rundir.load_config().replace(**changes)
+    path = find_checkpoint(rundir.path, checkpoint)
+    weights, _, state = load_checkpoint(path)
+    arch = parse_architecture(cfg.architecture)
+    if str(weights.arch) != str(arch):
+        raise ValueError(f"checkpoint {path} is for {weights.arch}, the run's config says {arch}")
+    ds = load_dataset(cfg, split)
+    check_data(ds, arch)
+    return OpenedRun(rundir, cfg, path, weights, state, ds)
+
+
 def evaluate_run(run_dir, split: str = "test", device: str | None = None, limit: int | None = None,
                  checkpoint=None, samples_per_run: int | None = None,
                  progress: bool = True) -> EvaluationResult:
@@ -181,25 +216,15 @@ def evaluate_run(run_dir, split: str = "test", device: str | None = None, limit:
     (default: the run's layout: its batch size, or for batch size 1 its ``samples_per_run``, by
     default 1 sample per launch; a batch-1 run tests faster with e.g. 64).
     """
-    rundir = RunDir(run_dir)
-    if not rundir.has_run():
-        raise FileNotFoundError(f"{rundir.path} is not a run directory (no config.toml)")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    cfg = rundir.load_config()
     changes = {"device": device}
     if limit is not None:
         changes["test_limit" if split == "test" else "train_limit"] = limit
     if samples_per_run is not None:       # evaluation only: batch size 1 makes the runner use samples_per_run
         changes.update(samples_per_run=samples_per_run, batch_size=1)     # TrainConfig validates it
-    cfg = cfg.replace(**changes)
-    path = find_checkpoint(rundir.path, checkpoint)
-    weights, _, state = load_checkpoint(path)
-    arch = parse_architecture(cfg.architecture)
-    if str(weights.arch) != str(arch):
-        raise ValueError(f"checkpoint {path} is for {weights.arch}, the run's config says {arch}")
-    ds = load_dataset(cfg, split)
-    check_data(ds, arch)
+    opened = open_run(run_dir, split, checkpoint, **changes)
+    rundir, cfg, path, weights, state, ds = (opened.rundir, opened.config, opened.checkpoint, opened.weights,
+                                             opened.state, opened.dataset)
+    arch = weights.arch
     sim = simulators.make_simulator(cfg, arch, cfg.layer_params())
     try:
         simulators.build_simulator(sim, weights, ds.inputs(np.arange(min(cfg.run_layout, len(ds))), 0))

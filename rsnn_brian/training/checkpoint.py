@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_savez
+from .._io import atomic_savez, load_npz_with_meta
 from ..network import NetworkWeights, parse_architecture
 
 __all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "epoch_file_name",
@@ -55,16 +55,8 @@ def save_checkpoint(path, weights: NetworkWeights, optimizer, state: dict) -> No
 def load_checkpoint(path):
     """Return (weights, optimizer_state, state). Never unpickles."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-        meta = json.loads(str(data.pop("meta")))
-    except Exception as exc:  # zipfile.BadZipFile, ValueError, KeyError, OSError, json errors
-        raise ValueError(f"checkpoint {path} is corrupt or not an rsnn_brian checkpoint ({type(exc).__name__}: {exc}); "
-                         "resume from an earlier checkpoints/epoch-NNN.npz by copying it to checkpoints/latest.npz, "
-                         "or start a new run") from None
+    data, meta = load_npz_with_meta(path, "checkpoint", "resume from an earlier checkpoints/epoch-NNN.npz by "
+                                    "copying it to checkpoints/latest.npz, or start a new run")
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"checkpoint {path} has format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT}")
     arch = parse_architecture(meta["architecture"])

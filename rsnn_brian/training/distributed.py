@@ -129,6 +129,19 @@ class _WorkerState:
         return self.sim
 
 
+def _import_brian2_plugin():
+    """A worker plugin that imports Brian2 in the worker's main thread (its event loop): Brian2
+    installs a signal handler when imported, which Python allows only there, not in a task's thread."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class ImportBrian2(WorkerPlugin):
+        name = "rsnn_brian-import-brian2"
+
+        def setup(self, worker=None):
+            import brian2  # noqa: F401
+    return ImportBrian2()
+
+
 def _worker_state(setup: dict) -> _WorkerState:
     from distributed import get_worker
     worker = get_worker()
@@ -234,6 +247,9 @@ class DaskExecutor:
         if tables is None:
             tables = engine_tables(cfg, cfg.layer_params())
         self.setup = {"config": config, "key": key, "tables": tables}
+        if cfg.device != "numpy":
+            plugin = _import_brian2_plugin()
+            self.client.register_plugin(plugin, name=plugin.name)
         log.info("training on Dask (%s): %d workers", cfg.dask, self.n_workers)
 
     def _weights(self, weights):
