@@ -177,6 +177,8 @@ def test_a_run_directory_shows_its_learning_curve_and_a_sample(page, tmp_path):
     page.locator(".explore-load button").click()
     expect(page.locator(".explore-message")).to_contain_text("not a run directory")
     path.fill(str(run))
+    path.press("Enter")                      # commit the box's value before the click is sent
+    page.wait_for_timeout(1000)
     page.locator(".explore-load button").click()
     status = page.locator(".explore-run-status")
     # the page updates when the load callback returns, after the first test sample is simulated;
