@@ -32,6 +32,13 @@ THRESHOLDS = (20.0, 22.0, 18.0, 24.0, 16.0)     # cycled: a new simulation each 
 # ------------------------------------------------------------------------------
 
 
+def _neuron_and_rate(figs, p) -> None:
+    from rsnn_brian.explore import model
+    trace, curve = model.neuron_and_rate(p)
+    figs.update_neuron(trace, p.v_th)
+    figs.update_rate(curve)
+
+
 def _time(fn, n: int) -> tuple[float, list[float]]:
     """(seconds of the first call, seconds of the next n calls); fn gets the repeat index."""
     t0 = time.perf_counter()
@@ -66,6 +73,7 @@ def view_updates(repeats: int) -> dict:
     views = {
         "neuron (Brian2 numpy target)": lambda k: figs.update_neuron(model.neuron_trace(p(k)), p(k).v_th),
         "rate in / rate out (Brian2)": lambda k: figs.update_rate(model.rate_curve(p(k))),
+        "neuron and rate, one run (the page's)": lambda k: _neuron_and_rate(figs, p(k)),
         "PSP kernel (engine)": lambda k: figs.update_psp(model.psp_kernel(p(k))),
         "network raster + identity (Runner)": network,
         "effect ratios, cached table": lambda k: figs.update_effect(model.effect_ratio_curves(p(k))),

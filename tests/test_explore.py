@@ -6,6 +6,7 @@ import sys
 import tomllib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rsnn_brian.config import TrainConfig, load_preset
@@ -298,8 +299,21 @@ def test_the_benchmark_times_every_view(capsys):
     from script_loader import load_script
     medians = load_script("benchmarks", "bench_explore").main(["--repeats", "1"])
     text = capsys.readouterr().out
-    views = ["neuron (Brian2 numpy target)", "rate in / rate out (Brian2)", "PSP kernel (engine)",
-             "network raster + identity (Runner)", "effect ratios, cached table", "effect ratios, new table"]
-    assert list(medians)[:6] == views and all(v > 0 for v in medians.values())
+    views = ["neuron (Brian2 numpy target)", "rate in / rate out (Brian2)", "neuron and rate, one run (the page's)",
+             "PSP kernel (engine)", "network raster + identity (Runner)", "effect ratios, cached table",
+             "effect ratios, new table"]
+    assert list(medians)[:7] == views and all(v > 0 for v in medians.values())
     for name in views:
         assert re.search(rf"{re.escape(name)}\s+median\s+{medians[name]:7.3f} s", text), text
+
+
+def test_the_page_gets_the_neuron_and_its_rate_curve_from_one_run():
+    """neuron_and_rate (one Brian2 run, what a change recomputes) equals neuron_trace and rate_curve."""
+    p = ExploreParams(rate_hz=23.0, v_th=12.0, n_steps=200)
+    trace, curve = M.neuron_and_rate(p)
+    alone = M.neuron_trace(p)
+    pd.testing.assert_frame_equal(trace.trace, alone.trace)
+    np.testing.assert_array_equal(trace.spikes_ms, alone.spikes_ms)
+    assert trace.n_input_spikes == alone.n_input_spikes
+    pd.testing.assert_frame_equal(curve, M.rate_curve(p))
+    assert trace.n_spikes == int(curve.loc[curve["chosen"], "n_spikes"].iloc[0]) > 0

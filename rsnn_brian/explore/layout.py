@@ -22,7 +22,8 @@ from .run import RunError, SampleSimulator, learning_curves, open_run, receptive
 __all__ = ["app", "Explorer", "VIEWS"]
 
 #: The views recomputed at every change: name -> function of ExploreParams.
-VIEWS = {"neuron": model.neuron_trace, "rate": model.rate_curve, "psp": model.psp_kernel,
+#: what a change recomputes; the neuron's traces and its rate curve come from one Brian2 run
+VIEWS = {"neuron and rate": model.neuron_and_rate, "psp": model.psp_kernel,
          "network": model.network_activity, "effect": model.effect_ratio_curves}
 
 # name: (label, start, end, step, integer)
@@ -178,9 +179,9 @@ class Explorer:
 
     def _show(self, p: ExploreParams, r: dict, equations: str, toml: str) -> None:
         f = self.figs
-        tr, act = r["neuron"], r["network"]
+        (tr, rate), act = r["neuron and rate"], r["network"]
         f.update_neuron(tr, p.v_th)
-        f.update_rate(r["rate"])
+        f.update_rate(rate)
         f.update_psp(r["psp"])
         f.update_network(act, model.identity_line(act.identity))
         f.update_effect(r["effect"])

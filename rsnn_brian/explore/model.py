@@ -96,11 +96,13 @@ def _uniforms(seed: int, n_steps: int, n_inputs: int) -> np.ndarray:
     return np.random.default_rng([seed, 1]).random((n_steps, n_inputs))
 
 
-def _simulate_neurons(p: ExploreParams, rasters: list[np.ndarray], record_first: bool):
+def _simulate_neurons(p: ExploreParams, rasters: list[np.ndarray], record: int | None):
     """Neuron k gets inputs ``rasters[k]`` ((T, N) bool), every synapse of weight ``p.weight``.
 
-    Returns (spike counts (M,), spike times of neuron 0 in ms, trace of neuron 0 or None).
+    The neurons are independent (one Brian2 run for all of them). Returns (spike counts (M,),
+    spike times of neuron ``record`` in ms (neuron 0 if None), its v and I trace or None).
     """
+    shown = 0 if record is None else int(record)
     from brian2 import Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, ms, prefs
 
     from ..brian._brian_private import brian_globals, use_runtime_device
@@ -123,12 +125,12 @@ def _simulate_neurons(p: ExploreParams, rasters: list[np.ndarray], record_first:
         syn.w_[:] = np.full(n_groups * n_in, float(p.weight))
         mon = SpikeMonitor(group)
         objs = [group, source, syn, mon]
-        state = StateMonitor(group, ["v", "I"], record=[0], clock=clock) if record_first else None
+        state = StateMonitor(group, ["v", "I"], record=[shown], clock=clock) if record is not None else None
         if state is not None:
             objs.append(state)
         Network(*objs).run(p.n_steps * step, namespace={})
         counts = np.asarray(mon.count[:], dtype=np.int64).copy()
-        first = np.sort(np.asarray(mon.t_[:])[np.asarray(mon.i[:]) == 0] * 1e3)
+        first = np.sort(np.asarray(mon.t_[:])[np.asarray(mon.i[:]) == shown] * 1e3)
         trace = None
         if state is not None:
             trace = pd.DataFrame({"t_ms": np.asarray(state.t_[:]) * 1e3, "v": np.asarray(state.v[0]).copy(),
@@ -140,7 +142,7 @@ def neuron_trace(p: ExploreParams) -> NeuronTrace:
     """Membrane potential and synaptic current of one neuron under ``n_inputs`` Poisson trains."""
     p = p.check()
     raster = _uniforms(p.seed, p.n_steps, p.n_inputs) < p.rate_hz * DT_MS * 1e-3
-    _, spikes, trace = _simulate_neurons(p, [raster], record_first=True)
+    _, spikes, trace = _simulate_neurons(p, [raster], record=0)
     return NeuronTrace(trace, spikes, int(raster.sum()), p.n_steps * DT_MS)
 
 
@@ -151,13 +153,30 @@ def rate_curve(p: ExploreParams, n_points: int = 11) -> pd.DataFrame:
     Brian2 run, on the same uniform draws. Columns: input_rate_hz, output_rate_hz, n_spikes,
     chosen (the row of ``p.rate_hz``).
     """
+    return _neurons(p, n_points, record=False)[1]
+
+
+def neuron_and_rate(p: ExploreParams, n_points: int = 11) -> tuple[NeuronTrace, pd.DataFrame]:
+    """:func:`neuron_trace` and :func:`rate_curve` from one Brian2 run (what the page shows on a change).
+
+    The neuron of the chosen rate in the rate curve's run gets the same input trains as
+    :func:`neuron_trace`'s neuron, and the neurons are independent: the trace is the same.
+    """
+    return _neurons(p, n_points, record=True)
+
+
+def _neurons(p: ExploreParams, n_points: int, record: bool):
     p = p.check()
     top = min(max(2.0 * p.rate_hz, 10.0), 1e3 / DT_MS)
     rates = np.unique(np.append(np.linspace(0.0, top, n_points), p.rate_hz))
     u = _uniforms(p.seed, p.n_steps, p.n_inputs)
-    counts, _, _ = _simulate_neurons(p, [u < r * DT_MS * 1e-3 for r in rates], record_first=False)
-    return pd.DataFrame({"input_rate_hz": rates, "output_rate_hz": 1e3 * counts / (p.n_steps * DT_MS),
-                         "n_spikes": counts, "chosen": rates == p.rate_hz})
+    rasters = [u < r * DT_MS * 1e-3 for r in rates]
+    chosen = int(np.flatnonzero(rates == p.rate_hz)[0])
+    counts, spikes, trace = _simulate_neurons(p, rasters, record=chosen if record else None)
+    curve = pd.DataFrame({"input_rate_hz": rates, "output_rate_hz": 1e3 * counts / (p.n_steps * DT_MS),
+                          "n_spikes": counts, "chosen": rates == p.rate_hz})
+    neuron = NeuronTrace(trace, spikes, int(rasters[chosen].sum()), p.n_steps * DT_MS) if record else None
+    return neuron, curve
 
 
 # ---------------------------------------------------------------------------
