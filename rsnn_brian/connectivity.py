@@ -49,6 +49,28 @@ def grid_shape(n: int) -> tuple[int, int, int]:
     return best
 
 
+def reservoir_probabilities(n: int, inhibitory_fraction: float,
+                            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Connection probabilities of the authors' reservoir, self-connections included.
+
+    Neurons on the 3-D grid of :func:`grid_shape`; ``inhibitory_fraction`` of them (drawn with
+    one ``rng.permutation``) inhibitory; ``p(a -> b) = c * exp(-D(a, b)^2 / lambda^2)`` with c by
+    (pre, post) type (:data:`RESERVOIR_C`) and lambda = :data:`RESERVOIR_LAMBDA`.
+
+    Returns ``prob`` (n_post, n_pre) float and ``inhibitory`` (n,) bool.
+    """
+    gx, gy, _ = grid_shape(n)
+    idx = np.arange(n)
+    pos = np.stack([idx % gx, (idx // gx) % gy, idx // (gx * gy)], axis=1).astype(float)
+    inhibitory = np.zeros(n, dtype=bool)
+    inhibitory[rng.permutation(n)[: int(round(inhibitory_fraction * n))]] = True
+    d2 = ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)          # (post, pre)
+    c = np.empty((n, n))
+    for (pre_inh, post_inh), val in RESERVOIR_C.items():
+        c[np.ix_(inhibitory == post_inh, inhibitory == pre_inh)] = val
+    return c * np.exp(-d2 / RESERVOIR_LAMBDA ** 2), inhibitory
+
+
 def reservoir_mask(n: int, rng: np.random.Generator, autapses: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sparse recurrent connectivity of the authors' reservoir.
 
@@ -60,16 +82,7 @@ def reservoir_mask(n: int, rng: np.random.Generator, autapses: bool = False) -> 
 
     Returns ``mask`` (n_post, n_pre) bool and ``inhibitory`` (n,) bool.
     """
-    gx, gy, gz = grid_shape(n)
-    idx = np.arange(n)
-    pos = np.stack([idx % gx, (idx // gx) % gy, idx // (gx * gy)], axis=1).astype(float)
-    inhibitory = np.zeros(n, dtype=bool)
-    inhibitory[rng.permutation(n)[: int(round(RESERVOIR_INHIBITORY_FRACTION * n))]] = True
-    d2 = ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)          # (post, pre)
-    c = np.empty((n, n))
-    for (pre_inh, post_inh), val in RESERVOIR_C.items():
-        c[np.ix_(inhibitory == post_inh, inhibitory == pre_inh)] = val
-    prob = c * np.exp(-d2 / RESERVOIR_LAMBDA ** 2)
+    prob, inhibitory = reservoir_probabilities(n, RESERVOIR_INHIBITORY_FRACTION, rng)
     if not autapses:
         np.fill_diagonal(prob, 0.0)
     mask = rng.random((n, n)) < prob

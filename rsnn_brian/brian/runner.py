@@ -46,7 +46,7 @@ from ..network import Architecture, NetworkWeights, parse_architecture
 from ..spikes import Recording, as_input_batch
 from ._backend import Backend, BuildSpec
 from ._brian_private import brian_globals, check_brian2_version
-from ._cuda import CudaBackend, find_curand, import_cuda
+from ._cuda import CudaBackend, import_cuda
 from ._encoding import DEFAULT_CAPACITY, _pow2, event_list, initial_capacity
 from ._runtime import RuntimeBackend
 from ._standalone import StandaloneBackend
@@ -56,8 +56,6 @@ __all__ = ["Runner", "DEVICES"]
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 _STANDALONE = ("cpp_standalone", "cuda_standalone")
-#: Old import path of :func:`._cuda.find_curand`.
-_find_curand = find_curand
 
 
 def _positive_int(name: str, value) -> int:

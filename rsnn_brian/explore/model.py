@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..connectivity import RESERVOIR_C, RESERVOIR_LAMBDA, grid_shape
+from ..connectivity import reservoir_probabilities
 from ..network import LATERAL_WEIGHT, LayerParams, LayerWeights, NetworkWeights, parse_architecture
 from .params import DT_MS, ExploreParams
 
@@ -216,15 +216,7 @@ def recurrent_mask(n: int, density: float, inhibitory: float, rng: np.random.Gen
 
     Returns ``mask`` (n_post, n_pre) bool and ``inhibitory`` (n,) bool.
     """
-    gx, gy, _ = grid_shape(n)
-    idx = np.arange(n)
-    pos = np.stack([idx % gx, (idx // gx) % gy, idx // (gx * gy)], axis=1).astype(float)
-    inh = np.zeros(n, dtype=bool)
-    inh[rng.permutation(n)[: int(round(inhibitory * n))]] = True
-    c = np.empty((n, n))
-    for (pre_inh, post_inh), val in RESERVOIR_C.items():
-        c[np.ix_(inh == post_inh, inh == pre_inh)] = val
-    prob = c * np.exp(-((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1) / RESERVOIR_LAMBDA ** 2)
+    prob, inh = reservoir_probabilities(n, inhibitory, rng)
     np.fill_diagonal(prob, 0.0)
     prob = np.minimum(prob * (density * n * (n - 1) / prob.sum()), 1.0)
     return rng.random((n, n)) < prob, inh
