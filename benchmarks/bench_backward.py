@@ -6,7 +6,8 @@ pixel / (5.5 * 255) from Fashion-MNIST training images (read directly from
 the gzip IDX file; random images of the same mean intensity if absent).
 Forward: ``rsnn_brian.reference.simulate`` (NumPy, float64). Backward: the full
 ``rsnn_brian.engine.gradients.backward`` (S-PSPs, ratios, solves, gradients)
-in float64 and float32. Medians over repeats.
+in float64 and float32. Medians over repeats. (The Brian2 forward pass and the
+whole training step beside it: benchmarks/bench_training.py.)
 
     python benchmarks/bench_backward.py [--batch 64] [--repeats 3]
 """
@@ -88,7 +89,6 @@ def main() -> None:
     for (dtype, option), (t, c) in res.items():
         print(f"backward {option:9s} {dtype}:            {t * ms:8.2f} ({c * ms:8.2f})  "
               f"= {t * ms / f:.3f} x forward wall")
-    print("Brian2 forward, for comparison (from the brief): ~10 ms/sample")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@
 Question: how many ms per sample does one forward pass of 784-400-R400-10
 (T = 400 steps of 1 ms, Fashion-MNIST Bernoulli inputs with p = pixel /
 (5.5 * 255) per step, spec section 6) cost in each Brian2 device, and how far
-is that from the dense float64 NumPy pass (rsnn_brian.reference.simulate) of the same
-network? Target: best Brian2 path within 2x of the floor, peak memory < 2 GB
-at batch 64.
+is that from the dense float64 NumPy pass (rsnn_brian.reference.simulate, BLAS
+limited to one thread: benchmarks/_measure.py) of the same network? Target:
+best Brian2 path within 2x of the floor, peak memory < 2 GB at batch 64.
 
 Layout per device: one network, K = batch size samples back to back per run
 (so no padding). Build/compile time is reported apart and not in ms/sample.
@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
-# One BLAS thread unless told otherwise: with 2 OpenBLAS threads on a 2-core machine that
-# something else also uses, a (16, 784) @ (784, 400) product ran 50x slower (measured).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # the helpers beside this script
+# the floor's BLAS threads are fixed there (FLOOR_BLAS_THREADS), as in bench_training.py
+from _measure import FLOOR_BLAS_THREADS, FLOOR_LABEL, PeakRSS, numpy_floor  # noqa: E402
 
 # ---- parameter block ---------------------------------------------------------
 ARCH = "784-400-R400-10"
@@ -88,10 +87,6 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), res
 
 
-def maxrss_mb(who) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024.0
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small network and short samples")
@@ -106,7 +101,6 @@ def main(argv=None) -> int:
     from rsnn_brian.brian import NeuronConfig, Runner
     from rsnn_brian.connectivity import init_weights
     from rsnn_brian.network import parse_architecture
-    from rsnn_brian.reference.simulate import simulate
 
     arch_text, t_steps, batches, repeats = ARCH, T_STEPS, BATCHES, args.repeats
     if args.quick:
@@ -124,19 +118,20 @@ def main(argv=None) -> int:
     inputs = bernoulli_inputs(pixels, t_steps, rng)
     params = [c.to_params(1 * ms) for c in configs]
     print(f"# {arch_text}, T = {t_steps}, inputs: {source}; repeats {repeats} (median); "
-          f"{os.cpu_count()} CPUs; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; seed {SEED}")
+          f"{os.cpu_count()} CPUs; floor BLAS threads {FLOOR_BLAS_THREADS}; seed {SEED}")
 
     rows = []
     floor = {}
+    mem = {}
     for b in batches:
-        sec, ref = timed(lambda b=b: simulate(weights, params, inputs[:b]), repeats)
-        floor[b] = sec / b * 1e3
-        rows.append(("numpy f64 (floor)", b, floor[b], 1.0, 0.0))
+        with PeakRSS() as m:
+            floor[b], ref = numpy_floor(weights, params, inputs[:b], repeats)
+        rows.append((FLOOR_LABEL, b, floor[b], 1.0, 0.0))
         counts = [int(sum(tr.n_spikes for tr in lay)) for lay in ref.layers]
         print(f"  numpy B={b}: {floor[b]:.2f} ms/sample; spikes per layer {counts}", flush=True)
-    rss_numpy = maxrss_mb(resource.RUSAGE_SELF)
+        if b == max(batches):
+            mem["numpy"] = (m.peak_mb, m.peak_children_mb)
 
-    mem = {}
     for dev in devices:
         runtime_runner = None
         for b in batches:
@@ -152,14 +147,15 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             first = runner.run(weights, batch)               # builds (and compiles) once
             build = time.perf_counter() - t0
-            sec, rec = timed(lambda runner=runner, batch=batch: runner.run(weights, batch), repeats)
+            with PeakRSS() as m:                             # the timed runs only, not the compiler
+                sec, rec = timed(lambda runner=runner, batch=batch: runner.run(weights, batch), repeats)
             same = all(x == y for x, y in zip(rec.layers[-1], first.layers[-1]))
             ms_per = sec / b * 1e3
             rows.append((dev, b, ms_per, ms_per / floor[b], build))
             print(f"  {dev} B={b}: {ms_per:.2f} ms/sample (first call incl. build {build:.1f} s, "
                   f"reproducible: {same})", flush=True)
             if b == max(batches):
-                mem[dev] = (maxrss_mb(resource.RUSAGE_SELF), maxrss_mb(resource.RUSAGE_CHILDREN))
+                mem[dev] = (m.peak_mb, m.peak_children_mb)
             if dev != "runtime":
                 runner.close()
         if runtime_runner is not None:
@@ -172,10 +168,9 @@ def main(argv=None) -> int:
         print(f"| {name} | {b} | {ms_per:.2f} | {ratio:.2f} | {build:.1f} |")
     bmax = max(batches)
     print()
-    print(f"peak RSS at batch {bmax} (ru_maxrss, cumulative over the process so far): "
-          f"numpy {rss_numpy:.0f} MB" + "".join(
-              f"; after {d}: python {s:.0f} MB, standalone child {c:.0f} MB" for d, (s, c) in mem.items()))
-    best = min((r for r in rows if r[0] != "numpy f64 (floor)" and r[1] == bmax), key=lambda r: r[2], default=None)
+    print(f"peak RSS at batch {bmax} while the timed runs ran (this process + its children, sampled every 5 ms): "
+          + "; ".join(f"{d} {s:.0f} MB (children {c:.0f} MB)" for d, (s, c) in mem.items()))
+    best = min((r for r in rows if r[0] != FLOOR_LABEL and r[1] == bmax), key=lambda r: r[2], default=None)
     if best:
         print(f"best Brian2 path at batch {bmax}: {best[0]}, {best[3]:.2f}x the NumPy floor "
               f"(target <= 2x: {'met' if best[3] <= 2 else 'MISSED'})")

@@ -1,22 +1,25 @@
-"""ms per training sample (forward, backward, update) and peak memory, 784-400-R400-10, T = 400.
+"""ms per training sample and peak memory of the ST-RSBP training step, 784-400-R400-10, T = 400.
 
 Prints, from one run, medians over repeats of:
-- the dense NumPy forward pass (rsnn_brian.reference.simulate, float64): the floor;
-- one ST-RSBP training step with Brian2 simulating the batch (cpp_standalone
-  by default, samples back to back in one run), split into forward
-  (Brian2 run, including writing weights and reading spikes), backward
-  (engine, float32) and update (regulariser + Adam);
-- snnTorch training the same architecture with surrogate-gradient BPTT at
-  the same T and batch size, in its own process, when snnTorch is importable
-  here or through --snntorch-python (PyTorch may live in another venv).
+- the dense NumPy forward pass (rsnn_brian.reference.simulate, float64, BLAS
+  on the two cores the step uses; benchmarks/_measure.py): the floor;
+- the training step as the trainer takes it (rsnn_brian.training.pipeline):
+  the batch cut into ``--workers`` shares, one Brian2 run of the compiled
+  binary each, started at once, each share back-propagated (engine, float32)
+  as soon as its run ends, then the update (regulariser + Adam);
+- the same parts one after the other on other batches: Brian2 forward
+  (writing weights and reading spikes included), backward, update;
+- snnTorch training the same network (our weights, thresholds, encoded
+  inputs and loss; benchmarks/snntorch_bptt.py) with surrogate-gradient BPTT
+  at the same T and batch size, in its own process, when snnTorch is
+  importable here or through --snntorch-python (PyTorch may live in another
+  venv); both networks' spike counts at the initial weights are printed.
 
 Inputs: real Fashion-MNIST images ($RSNN_BRIAN_DATA, else ../shared/data
 beside the repository, else the built-in subset), Bernoulli-encoded as in the
 paper; thresholds 20/20/15; weights U(-1, 1).
 
-``--workers N`` cuts each batch into N Brian2 runs started at once (one
-process of the compiled binary each) and the backward pass into N threads.
-Memory is then the whole process tree: a sampler thread adds up the resident
+Memory is the whole process tree: a sampler thread adds up the resident
 memory of this process and every child (the binaries) every 5 ms during
 the timed steps, and the peak of that sum is what is compared.
 
@@ -26,78 +29,18 @@ the timed steps, and the peak of that sum is what is compared.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-
-
-def rss_mb(who=resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                out.extend(int(c) for c in fh.read().split())
-    except OSError:
-        pass
-    return out
-
-
-class TreeRSS:
-    """Peak of (this process + all its descendants) resident memory, sampled every ``period`` s."""
-
-    def __init__(self, period: float = 0.005):
-        self.period, self.peak_kb, self._stop = period, 0, threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self):
-        me = os.getpid()
-        while not self._stop.is_set():
-            todo, total = [me], 0
-            while todo:
-                pid = todo.pop()
-                total += _rss_kb(pid)
-                todo.extend(_children(pid))
-            self.peak_kb = max(self.peak_kb, total)
-            time.sleep(self.period)
-
-    def __enter__(self):
-        if os.path.exists(f"/proc/{os.getpid()}/status"):
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    @property
-    def peak_mb(self) -> float:
-        return self.peak_kb / 1024
+sys.path.insert(0, str(HERE))                     # the helpers beside this script
+from _measure import FLOOR_LABEL, PeakRSS, numpy_floor  # noqa: E402
 
 
 def data_dir() -> Path:
@@ -121,19 +64,22 @@ def load_inputs(batch: int, n_steps: int, seed: int):
     return enc, np.asarray(labels), source
 
 
-def run_snntorch(python: str | None, batch: int, n_steps: int, repeats: int, threads: int = 0):
+def run_snntorch(python: str | None, weights, params, inputs, labels, repeats: int, threads: int = 0):
+    """snnTorch BPTT on our network (weights, thresholds, encoded inputs, loss) in its own process."""
     if python is None:
         try:
             import snntorch  # noqa: F401
             python = sys.executable
         except ImportError:
             return None, "snnTorch not importable here (use --snntorch-python)"
-    cmd = [python, str(HERE / "snntorch_bptt.py"), "--batch", str(batch), "--steps", str(n_steps),
-           "--repeats", str(repeats), "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        return None, f"snnTorch run failed: {out.stderr.strip().splitlines()[-1:]}"
-    return json.loads(out.stdout.strip().splitlines()[-1]), None
+    from snntorch_bptt import run_child, write_network
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "net.npz"
+        write_network(npz, weights, params, inputs, labels)
+        try:
+            return run_child(python, npz, repeats, threads), None
+        except RuntimeError as err:
+            return None, str(err)
 
 
 def main(argv=None):
@@ -150,10 +96,12 @@ def main(argv=None):
                          "more threads than free cores makes torch much slower")
     ap.add_argument("--skip-snntorch", action="store_true")
     ap.add_argument("--workers", type=int, default=1,
-                    help="Brian2 runs at once per batch and backward threads (cpp_standalone)")
+                    help="shares per batch: Brian2 runs at once and engine threads (cpp_standalone)")
     args = ap.parse_args(argv)
     if args.workers < 1 or (args.workers > 1 and args.device != "cpp_standalone"):
         ap.error("--workers must be >= 1, and > 1 only with cpp_standalone")
+
+    from types import SimpleNamespace
 
     from brian2 import ms
 
@@ -162,73 +110,101 @@ def main(argv=None):
     from rsnn_brian.engine import EngineSettings, backward, resolve_tables
     from rsnn_brian.network import parse_architecture
     from rsnn_brian.optim import Adam, AdamSettings, regularizer_gradients
-    from rsnn_brian.reference.simulate import simulate
+    from rsnn_brian.training.distributed import combine_grads, share_slices
+    from rsnn_brian.training.pipeline import SharePipeline
 
     arch = parse_architecture(args.arch)
     thresholds = [20.0] * (len(arch.layers) - 2) + [15.0]
     neurons = [NeuronConfig(v_th=th) for th in thresholds]
     params = [n.to_params(1 * ms) for n in neurons]
     weights = init_weights(arch, np.random.default_rng(0))
+    initial = weights.copy()
     enc, labels, source = load_inputs(args.batch, args.steps, seed=0)
+    data = SimpleNamespace(inputs=lambda idx, epoch=0: enc.encode(idx), labels=labels)
     tables = resolve_tables(None, params, args.steps)[1:]
-    settings = EngineSettings(option=args.gradient, dtype="float32", threads=args.workers)
+    # the trainer's engine settings: one thread per share when the batch is cut into shares
+    settings = EngineSettings(option=args.gradient, dtype="float32", threads=1)
     adam = Adam(weights.trainable(), AdamSettings(lr=1e-3), masks=weights.trainable_masks())
+    pipeline = SharePipeline(args.workers)
     print(f"# {args.arch}, T = {args.steps}, batch {args.batch}, {source}, {args.repeats} repeats (medians), "
-          f"gradient '{args.gradient}', device {args.device}, {args.workers} worker(s)", flush=True)
+          f"gradient '{args.gradient}', device {args.device}, {args.workers} share(s) per batch", flush=True)
 
-    floor, fwd, bwd, upd = [], [], [], []
-    tree = TreeRSS()
-    with Runner(arch, neurons, device=args.device, n_steps=args.steps, samples_per_run=-(-args.batch // args.workers),
+    fwd, bwd, upd, step_ms, spikes = [], [], [], [], None
+    tree = PeakRSS()
+    K = -(-args.batch // args.workers)
+    with Runner(arch, neurons, device=args.device, n_steps=args.steps, samples_per_run=K,
                 parallel_runs=args.workers) as runner:
-        for r in range(args.repeats + 1):
+        for r in range(2 * args.repeats + 1):
             if r == 1:       # after the build: the compiler is not part of training
                 tree.__enter__()
             idx = np.arange(r * args.batch, (r + 1) * args.batch) % len(enc)
             inputs = enc.encode(idx)
+            if r % 2 == 1:   # the trainer's step: each share back-propagated as soon as its run ends
+                t1 = time.perf_counter()
+                shares = [idx[sl] for sl in share_slices(idx.size, args.workers)]
+                outs = pipeline.run(runner, weights, params, settings, tables, data, shares, 0,
+                                    np.ones(idx.size), inputs)
+                grads = combine_grads(outs, idx.size)
+                for name, g in regularizer_gradients(weights).items():
+                    grads[name] = grads[name] + g
+                adam.step(grads)
+                step_ms.append(1000 * (time.perf_counter() - t1) / args.batch)
+                continue
+            # the same parts one after the other, to see their sizes (r = 0 builds the binary)
             t1 = time.perf_counter()
             rec = runner.run(weights, inputs)
             t2 = time.perf_counter()
-            res = backward(rec, weights, params, labels[idx], settings=settings, tables=tables)
+            res = backward(rec, weights, params, labels[idx],
+                           settings=EngineSettings(option=args.gradient, dtype="float32", threads=args.workers),
+                           tables=tables)
             t3 = time.perf_counter()
             grads = res.grads
             for name, g in regularizer_gradients(weights).items():
                 grads[name] = grads[name] + g
             adam.step(grads)
             t4 = time.perf_counter()
-            if r:            # the first repeat builds the binary
+            if r == 0:
+                spikes = [float(rec.counts(k).sum()) / args.batch for k in range(1, len(rec.layers))]
+            else:
                 for lst, dt in ((fwd, t2 - t1), (bwd, t3 - t2), (upd, t4 - t3)):
                     lst.append(1000 * dt / args.batch)
     tree.__exit__()
-    # peak memory of training alone, before the floor's dense float64 input raster
-    self_mb, child_mb = rss_mb(), rss_mb(resource.RUSAGE_CHILDREN)
-    ours_mb = max(self_mb, tree.peak_mb)
-    for r in range(1, args.repeats + 1):   # the floor on the same batches, same weights
-        inputs = enc.encode(np.arange(r * args.batch, (r + 1) * args.batch) % len(enc))
-        t0 = time.perf_counter()
-        simulate(weights, params, inputs)
-        floor.append(1000 * (time.perf_counter() - t0) / args.batch)
+    pipeline.close()
+    ours_mb = tree.peak_mb        # peak memory of training alone, before the floor's dense float64 input raster
+    floor = [numpy_floor(weights, params, [enc.encode(np.arange(r * args.batch, (r + 1) * args.batch) % len(enc))
+                                           for r in range(1, args.repeats + 1)])[0]]   # same batches, same weights
 
     med = {k: statistics.median(v) for k, v in
-           (("floor", floor), ("forward", fwd), ("backward", bwd), ("update", upd))}
-    step = med["forward"] + med["backward"] + med["update"]
-    print(f"{'what':44s} {'ms/sample':>10s} {'x floor':>8s}")
-    print(f"{'NumPy dense forward (floor, float64)':44s} {med['floor']:10.2f} {1.0:8.2f}")
-    print(f"{'Brian2 forward (' + args.device + ')':44s} {med['forward']:10.2f} {med['forward'] / med['floor']:8.2f}")
-    print(f"{'ST-RSBP backward (engine, float32)':44s} {med['backward']:10.2f} {med['backward'] / med['floor']:8.2f}")
-    print(f"{'update (regulariser + Adam)':44s} {med['update']:10.2f} {med['update'] / med['floor']:8.2f}")
-    print(f"{'training step total':44s} {step:10.2f} {step / med['floor']:8.2f}")
-    print(f"peak RSS: Python process {self_mb:.0f} MB; process tree during the timed steps "
-          f"(Python + {args.workers} binary run(s) at once) {tree.peak_mb:.0f} MB; "
-          f"largest child ever {child_mb:.0f} MB (the compiler of the one-time build)")
+           (("floor", floor), ("forward", fwd), ("backward", bwd), ("update", upd), ("step", step_ms))}
+    print(f"{'what':52s} {'ms/sample':>10s} {'x floor':>8s}")
+    print(f"{FLOOR_LABEL:52s} {med['floor']:10.2f} {1.0:8.2f}")
+    print("the parts, one after the other:")
+    print(f"{'  Brian2 forward (' + args.device + ', ' + str(args.workers) + ' run(s) at once)':52s} "
+          f"{med['forward']:10.2f} {med['forward'] / med['floor']:8.2f}")
+    print(f"{'  ST-RSBP backward (engine, float32, ' + str(args.workers) + ' thread(s))':52s} "
+          f"{med['backward']:10.2f} {med['backward'] / med['floor']:8.2f}")
+    print(f"{'  update (regulariser + Adam)':52s} {med['update']:10.2f} {med['update'] / med['floor']:8.2f}")
+    print(f"{'  sum':52s} {med['forward'] + med['backward'] + med['update']:10.2f} "
+          f"{(med['forward'] + med['backward'] + med['update']) / med['floor']:8.2f}")
+    step = med["step"]
+    print(f"{'training step (the trainer: shares back-propagated as their runs end)':52s} {step:10.2f} "
+          f"{step / med['floor']:8.2f}")
+    print(f"peak RSS during the timed steps (sampled every 5 ms): process tree (Python + {args.workers} binary "
+          f"run(s) at once) {tree.peak_mb:.0f} MB, the binaries alone {tree.peak_children_mb:.0f} MB")
+    print("spikes per sample at the initial weights, ours: " + ", ".join(f"layer {k + 1} {c:.1f}"
+                                                                          for k, c in enumerate(spikes)))
     if not args.skip_snntorch:
-        snn, why = run_snntorch(args.snntorch_python, args.batch, args.steps,
-                                 max(2, args.repeats // 2), args.snntorch_threads)
+        snn, why = run_snntorch(args.snntorch_python, initial, params, enc.encode(np.arange(args.batch)),
+                                labels[:args.batch], max(2, args.repeats // 2), args.snntorch_threads)
         if snn is None:
             print(f"snnTorch BPTT: not measured ({why})")
         else:
-            print(f"{'snnTorch BPTT training step':44s} {snn['ms_per_sample']:10.2f} "
+            print(f"{'snnTorch BPTT training step':52s} {snn['ms_per_sample']:10.2f} "
                   f"{snn['ms_per_sample'] / med['floor']:8.2f}   peak RSS {snn['peak_rss_mb']:.0f} MB "
                   f"(torch {snn['torch']}, {snn['threads']} threads)")
+            if "spikes_per_sample" in snn:
+                print("spikes per sample at the initial weights, snnTorch: "
+                      + ", ".join(f"layer {k + 1} {c:.1f}" for k, c in enumerate(snn["spikes_per_sample"])))
             print(f"ST-RSBP step / snnTorch step: {step / snn['ms_per_sample']:.2f}; "
                   f"peak memory ratio (our process tree / snnTorch): {ours_mb / snn['peak_rss_mb']:.2f}")
 

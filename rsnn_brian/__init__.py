@@ -40,6 +40,8 @@ _EXPORTS = {
     # training
     "train": "rsnn_brian.training", "evaluate_run": "rsnn_brian.training",
     "TrainResult": "rsnn_brian.training", "EvaluationResult": "rsnn_brian.training",
+    # a trained network's activity (Brian2 runtime mode, spike and state monitors)
+    "record_activity": "rsnn_brian.export.activity", "ActivityRecording": "rsnn_brian.brian.record",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -31,8 +31,9 @@ from importlib import resources
 from pathlib import Path
 
 from .defaults import N_STEPS, NEURON_DEFAULTS
-from .network import LayerParams, parse_architecture
-from .units import parse_time, to_steps, whole_steps
+from .models import PER_LAYER, layer_neurons, per_layer_text
+from .network import LayerParams, layer_params_in_steps, parse_architecture
+from .units import parse_time
 
 __all__ = ["TrainConfig", "setting", "load_preset", "load_config", "preset_names", "preset_description",
            "SECTIONS", "DATASETS", "DEVICES"]
@@ -83,10 +84,17 @@ class TrainConfig:
     recurrent: str = setting("reservoir", "network", "recurrent connectivity: 'reservoir' (the authors' 3-D "
                              "grid) or 'all'", choices=("reservoir", "all"))
     # neuron (spec 1)
-    tau_m: str = setting(NEURON_DEFAULTS["tau_m"], "neuron", "membrane time constant", kind="time")
-    tau_s: str = setting(NEURON_DEFAULTS["tau_s"], "neuron", "synaptic time constant", kind="time")
+    # per layer (rsnn_brian.models.PER_LAYER): one value, or one per trained layer (commas or a TOML list)
+    model: str = setting("exponential", "neuron", "neuron model per layer (spec 7): exponential (first-order "
+                         "current), alpha, dual-exponential, or a registered model; comma-separated: one per layer")
+    tau_m: str = setting(NEURON_DEFAULTS["tau_m"], "neuron", "membrane time constant (per layer: "
+                         "comma-separated)", kind="time")
+    tau_s: str = setting(NEURON_DEFAULTS["tau_s"], "neuron", "synaptic (decay) time constant (per layer: "
+                         "comma-separated)", kind="time")
+    tau_r: str = setting("2 ms", "neuron", "rise time constant of the dual-exponential model (per layer: "
+                         "comma-separated)", kind="time")
     refractory: str = setting(NEURON_DEFAULTS["refractory"], "neuron", "refractory period (a whole number of "
-                              "steps)", kind="time")
+                              "steps; per layer: comma-separated)", kind="time")
     dt: str = setting(NEURON_DEFAULTS["dt"], "neuron", "time step", kind="time")
     n_steps: int = setting(N_STEPS, "neuron", "steps per sample (T)", low=1)
     # learning (spec 5)
@@ -99,6 +107,9 @@ class TrainConfig:
     regulariser: bool = setting(True, "learning", "the weight regulariser of spec 5")
     regulariser_lambda: float = setting(10.0, "learning", "the regulariser's lambda (spec 5: 10; 0 adds "
                                         "nothing)", low=0)
+    regulariser_lambdas: str | None = setting(None, "learning", "per-array lambdas overriding "
+                                              "--regulariser-lambda, e.g. 'ff1=0.1' or 'ff1=0.1,rec2=0' (arrays "
+                                              "ff<k>, rec<k> for recurrent layer k; 0: none on that array)")
     boosting: bool = setting(True, "learning", "boost misclassified samples after each epoch")
     # variants of the authors' code (docs/investigations.md)
     effect_ratio: str = setting("brian2", "variants", "effect-ratio tables in Brian2's discretisation or the "
@@ -135,26 +146,30 @@ class TrainConfig:
         if isinstance(th, list):
             th = tuple(th)
         object.__setattr__(self, "thresholds", th)
+        for name in PER_LAYER:                                # a TOML list of per-layer values
+            object.__setattr__(self, name, per_layer_text(getattr(self, name)))
+        if isinstance(self.regulariser_lambdas, dict):      # a TOML table: [learning.regulariser_lambdas]
+            object.__setattr__(self, "regulariser_lambdas", _lambdas_text(self.regulariser_lambdas))
         for f in fields(self):
             object.__setattr__(self, f.name, _check_field(f, hints[f.name], getattr(self, f.name)))
-        times = {name: parse_time(getattr(self, name), name) for name in ("tau_m", "tau_s", "refractory", "dt")}
-        for name in ("tau_m", "tau_s", "dt"):
-            if not times[name] > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if abs(times["tau_m"] - times["tau_s"]) <= 1e-9 * times["tau_m"]:
-            raise ValueError(f"tau_m and tau_s must differ (the PSP kernel is singular), both are {self.tau_m!r}")
-        whole_steps(times["refractory"], times["dt"], "refractory")
+        if not parse_time(self.dt, "dt") > 0:
+            raise ValueError(f"dt must be positive, got {self.dt!r}")
         if self.dask is not None and not re.fullmatch(r"local:[1-9]\d*|(tcp|tls)://\S+:\d+", self.dask):
             raise ValueError(f"dask must be 'local:N' (N >= 1) or 'tcp://HOST:PORT', got {self.dask!r}")
         if self.recurrent_below == "authors" and self.gradient != "reference":
             raise ValueError("recurrent_below = 'authors' reproduces the authors' code and needs "
                              "gradient = 'reference'")
-        n_layers = len(parse_architecture(self.architecture).layers) - 1
+        arch = parse_architecture(self.architecture)
+        n_layers = len(arch.layers) - 1
+        if isinstance(self.regulariser_lambdas, str):
+            object.__setattr__(self, "regulariser_lambdas",
+                               _lambdas_text(parse_lambdas(self.regulariser_lambdas, arch)))
         if len(self.thresholds) == 1:
             object.__setattr__(self, "thresholds", self.thresholds * n_layers)
         elif len(self.thresholds) != n_layers:
             raise ValueError(f"thresholds: architecture {self.architecture} has {n_layers} layers with "
                              f"incoming weights, got {len(self.thresholds)} thresholds")
+        layer_neurons(self, n_layers)                         # per-layer models and times, checked
 
     # -- conversions -------------------------------------------------------
     def replace(self, **changes) -> TrainConfig:
@@ -183,15 +198,26 @@ class TrainConfig:
         return parse_time(self.dt, "dt")
 
     def seconds(self, name: str) -> float:
-        """A time setting (``tau_m``, ``tau_s``, ``refractory``, ``dt``) in seconds."""
-        return parse_time(getattr(self, name), name)
+        """A time setting (``tau_m``, ``tau_s``, ``tau_r``, ``refractory``, ``dt``) in seconds (one value for
+        all layers; per-layer values: :meth:`layer_neurons`)."""
+        vals = {parse_time(x, name) for x in str(getattr(self, name)).split(",")}
+        if len(vals) != 1:
+            raise ValueError(f"{name} differs between layers ({getattr(self, name)!r}); use layer_neurons()")
+        return vals.pop()
+
+    def layer_neurons(self) -> list[dict]:
+        """Per trained layer: model name, tau_m, tau_s, refractory (seconds), v_th, constants (seconds)."""
+        return layer_neurons(self, len(self.thresholds))
 
     def layer_params(self) -> list[LayerParams]:
         """Dimensionless per-layer neuron parameters in steps (the NumPy engine's units)."""
-        dt = self.dt_seconds
-        tm, ts = to_steps(self.seconds("tau_m"), dt), to_steps(self.seconds("tau_s"), dt)
-        ref = whole_steps(self.seconds("refractory"), dt, "refractory")
-        return [LayerParams(v_th=th, tau_m=tm, tau_s=ts, refractory=ref) for th in self.thresholds]
+        return layer_params_in_steps(self.layer_neurons(), self.dt_seconds)
+
+    def regulariser_lambdas_by_array(self) -> dict[str, float]:
+        """The per-array lambda overrides (array name -> lambda); empty when none are set."""
+        if self.regulariser_lambdas is None:
+            return {}
+        return parse_lambdas(self.regulariser_lambdas, parse_architecture(self.architecture))
 
     def to_toml(self) -> str:
         lines, section = [], None
@@ -264,6 +290,42 @@ def _number(name: str, val, typ, meta):
     if high is not None and val > high:
         raise ValueError(f"{name} must be <= {high}, got {val!r}")
     return typ(val)
+
+
+def parse_lambdas(text: str, arch) -> dict[str, float]:
+    """``'ff1=0.1,rec2=0'`` -> ``{'ff1': 0.1, 'rec2': 0.0}``, names checked against ``arch``."""
+    n = len(arch.layers) - 1
+    names = [f"ff{k}" for k in range(1, n + 1)]
+    names += [f"rec{k}" for k in range(1, n + 1) if arch.layers[k].kind == "recurrent"]
+    out = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not name or not value:
+            raise ValueError(f"regulariser_lambdas: write NAME=LAMBDA pairs separated by commas, got {text!r}")
+        if name not in names:
+            raise ValueError(f"regulariser_lambdas: {name!r} is not a trained array of {arch}; "
+                             f"arrays: {', '.join(names)}")
+        if name in out:
+            raise ValueError(f"regulariser_lambdas: {name} is given twice in {text!r}")
+        try:
+            lam = float(value)
+        except ValueError:
+            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number, got {value!r}") from None
+        if not (math.isfinite(lam) and lam >= 0):
+            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number >= 0, got {value!r}")
+        out[name] = lam
+    return out
+
+
+def _lambdas_text(lambdas) -> str:
+    """The canonical text of a name -> lambda mapping (or of a parsed text)."""
+    items = lambdas.items() if isinstance(lambdas, dict) else lambdas
+    parts = []
+    for name, lam in items:
+        if isinstance(lam, bool) or not isinstance(lam, (int, float, str)):
+            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number, got {lam!r}")
+        parts.append(f"{name}={lam!r}" if not isinstance(lam, str) else f"{name}={lam}")
+    return ",".join(parts)
 
 
 def _toml_value(val) -> str:

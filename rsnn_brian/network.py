@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .defaults import NEURON_DEFAULTS
+from .models import EXPONENTIAL, NeuronModel, get_model
 from .units import parse_time, to_steps, whole_steps
 
 __all__ = [
     "LayerSpec", "LayerParams", "LayerWeights", "Architecture", "NetworkWeights",
-    "parse_architecture", "with_params", "LATERAL_WEIGHT",
+    "parse_architecture", "with_params", "layer_params_in_steps", "LATERAL_WEIGHT",
 ]
 
 #: Fixed lateral inhibition between output neurons (spec section 1).
@@ -137,24 +138,59 @@ class LayerParams:
     step, as in Brian2; how a discretisation steps the neuron with these
     numbers (propagators, held steps, PSP kernel) is
     :class:`rsnn_brian.engine.neuron.Discretisation`.
+
+    ``model``: None for today's model in closed form (spec 2.2), or a
+    :class:`rsnn_brian.models.NeuronModel` (or a shipped model's name),
+    stepped by its matrix exponential (spec 7); ``constants``: the values (in
+    steps) of the model's parameters other than tau_m and tau_s, e.g.
+    ``{"tau_r": 2.0}``.
     """
 
     v_th: float = NEURON_DEFAULTS["v_th"]
     tau_m: float = to_steps(parse_time(NEURON_DEFAULTS["tau_m"]), parse_time(NEURON_DEFAULTS["dt"]))
     tau_s: float = to_steps(parse_time(NEURON_DEFAULTS["tau_s"]), parse_time(NEURON_DEFAULTS["dt"]))
     refractory: int = whole_steps(parse_time(NEURON_DEFAULTS["refractory"]), parse_time(NEURON_DEFAULTS["dt"]))
+    model: NeuronModel | None = None
+    constants: tuple = ()
 
     def __post_init__(self):
         for name in ("v_th", "tau_m", "tau_s"):
             val = getattr(self, name)
             if not (isinstance(val, (int, float, np.floating, np.integer)) and math.isfinite(val) and val > 0):
                 raise ValueError(f"LayerParams.{name} must be a positive finite number, got {val!r}")
-        if abs(self.tau_m - self.tau_s) < 1e-9 * self.tau_m:
-            raise ValueError("LayerParams: tau_m and tau_s must differ (the PSP kernel is singular)")
+        if self.model is not None:
+            object.__setattr__(self, "model", get_model(self.model))
+        consts = tuple(sorted((str(k), float(v)) for k, v in dict(self.constants).items()))
+        object.__setattr__(self, "constants", consts)
+        for name, val in consts:
+            if not (math.isfinite(val) and val > 0):
+                raise ValueError(f"LayerParams.constants[{name!r}] must be a positive finite number, got {val!r}")
+        if self.model is None and abs(self.tau_m - self.tau_s) < 1e-9 * self.tau_m:
+            raise ValueError("LayerParams: tau_m and tau_s must differ in the closed form (the PSP kernel is "
+                             "singular); model=rsnn_brian.models.EXPONENTIAL integrates equal ones exactly")
+        if self.model is not None:
+            missing = [p for p in self.model.parameters if p not in self.values()]
+            if missing:
+                raise ValueError(f"LayerParams: model {self.model.name!r} needs constants for {', '.join(missing)}")
         if int(self.refractory) != self.refractory or self.refractory < 0:
             raise ValueError("LayerParams.refractory must be a non-negative whole number of steps, "
                              f"got {self.refractory!r}")
         object.__setattr__(self, "refractory", int(self.refractory))
+
+    def values(self) -> dict:
+        """Every parameter value of the model, in steps: tau_m, tau_s and the constants."""
+        return {"tau_m": float(self.tau_m), "tau_s": float(self.tau_s), **dict(self.constants)}
+
+    @property
+    def neuron_model(self) -> NeuronModel:
+        """The model (the exponential one when ``model`` is None)."""
+        return EXPONENTIAL if self.model is None else self.model
+
+    def dynamics_key(self) -> tuple:
+        """What determines the subthreshold dynamics and refractoriness (not the threshold)."""
+        if self.model is None:
+            return (self.tau_m, self.tau_s, self.refractory)
+        return (self.tau_m, self.tau_s, self.refractory, self.model, self.constants)
 
 
 # ---------------------------------------------------------------------------
@@ -271,6 +307,19 @@ class NetworkWeights:
             else:
                 layers.append(LayerWeights(ff))
         return cls(arch, layers, allow_autapses)
+
+
+def layer_params_in_steps(layers: list[dict], dt: float) -> list[LayerParams]:
+    """LayerParams from :func:`rsnn_brian.models.layer_neurons` (seconds): today's exponential model
+    is ``model=None`` (its closed form, spec 2.2), any other a NeuronModel (spec 7)."""
+    out = []
+    for lay in layers:
+        model = None if lay["model"] == "exponential" else lay["model"]
+        consts = {} if model is None else {k: to_steps(v, dt) for k, v in lay["constants"].items()}
+        out.append(LayerParams(v_th=lay["v_th"], tau_m=to_steps(lay["tau_m"], dt), tau_s=to_steps(lay["tau_s"], dt),
+                               refractory=whole_steps(lay["refractory"], dt, "refractory"), model=model,
+                               constants=consts))
+    return out
 
 
 def with_params(params: list[LayerParams] | LayerParams, n_layers: int) -> list[LayerParams]:

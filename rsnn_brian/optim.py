@@ -8,6 +8,7 @@ views updated in place). Optimiser state is a flat dict of plain arrays that
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -186,17 +187,31 @@ def regularizer_gradient(w, settings: RegularizerSettings = RegularizerSettings(
     return s.lam * s.beta * (wm / s.limit) * np.exp(s.beta * (S - 1.0))[:, None]
 
 
-def regularizer_gradients(weights, settings: RegularizerSettings = RegularizerSettings()) -> dict[str, np.ndarray]:
+def regularizer_gradients(weights, settings: RegularizerSettings = RegularizerSettings(),
+                          lambdas: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """Regulariser gradients for every trainable array of a ``NetworkWeights``.
 
     Each matrix is regularised on its own (``S_i`` of ``ff<k>`` counts only
     feed-forward inputs, that of ``rec<k>`` only existing recurrent synapses).
+    ``lambdas`` (array name -> lambda) overrides ``settings.lam`` for the arrays
+    it names; an array at lambda 0 gets no entry (nothing is added to its
+    gradient). A name that is not a trainable array is refused.
     """
-    out = {}
+    lambdas = {} if lambdas is None else dict(lambdas)
+    arrays = {}
     for k, lw in enumerate(weights.layers, start=1):
-        out[f"ff{k}"] = regularizer_gradient(lw.ff, settings)
+        arrays[f"ff{k}"] = (lw.ff, None)
         if lw.rec is not None and lw.rec_trainable:
-            out[f"rec{k}"] = regularizer_gradient(lw.rec, settings, lw.rec_mask)
+            arrays[f"rec{k}"] = (lw.rec, lw.rec_mask)
+    unknown = sorted(set(lambdas) - set(arrays))
+    if unknown:
+        raise ValueError(f"regulariser lambdas for {unknown}: the trainable arrays are {sorted(arrays)}")
+    out = {}
+    for name, (w, mask) in arrays.items():
+        if name not in lambdas:
+            out[name] = regularizer_gradient(w, settings, mask)
+        elif lambdas[name] != 0:
+            out[name] = regularizer_gradient(w, dataclasses.replace(settings, lam=float(lambdas[name])), mask)
     return out
 
 

@@ -1,4 +1,7 @@
-"""The diagnostic scripts in benchmarks/ print the figures they must (quick settings).
+"""The scripts in benchmarks/ print the figures they must (quick settings).
+
+(The diagnostics authors_variants, continue_at_lr and gradient_share moved to
+protocols/; their tests are in tests/test_protocols.py.)
 
 Each test runs a script on tiny inputs and recomputes what it prints from
 the same inputs by a direct computation, so a wrong figure fails, not only
@@ -11,63 +14,6 @@ import re
 import numpy as np
 import pytest
 from script_loader import ROOT, load_script
-
-
-def _spy_backward(monkeypatch):
-    """Record every call of rsnn_brian.engine.backward (what the script's gradients come from)."""
-    import rsnn_brian.engine as E
-    calls, real = [], E.backward
-
-    def spy(rec, weights, params, labels, **kw):
-        res = real(rec, weights, params, labels, **kw)
-        calls.append({"rec": rec, "weights": weights, "labels": np.array(labels), "grads": res.grads})
-        return res
-
-    monkeypatch.setattr(E, "backward", spy)
-    return calls
-
-
-def _regulariser_mean(w: np.ndarray, mask: np.ndarray, lam=10.0, beta=0.04, limit=8.0) -> float:
-    """Spec section 5, written out: mean over existing synapses of lam beta |w|/L exp(beta (S_i - 1))."""
-    wm = np.where(mask, w, 0.0)
-    S = ((wm / limit) ** 2).sum(axis=1) / (mask.sum(axis=1) + 1.0)
-    g = lam * beta * np.abs(wm) / limit * np.exp(beta * (S - 1.0))[:, None]
-    return float(g[mask].mean())
-
-
-def test_gradient_share_prints_one_row_per_trainable_array(capsys, monkeypatch):
-    calls = _spy_backward(monkeypatch)
-    load_script("benchmarks", "gradient_share").main(["--preset", "demo", "--batch", "2", "--steps", "2",
-                                                      "--pool", "100"])
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("demo, initial weights, 2 steps of 2 sample(s), regulariser lambda 10.0")
-    rows = {ln.split()[0]: [float(x) for x in ln.split()[1:]] for ln in lines[2:]}
-    assert set(rows) == {"ff1", "ff2", "rec2", "ff3"}                 # 784-200-R100-10
-    for _name, (share, median, reg, mean_w) in rows.items():
-        assert 0.0 <= share <= 1.0 and median >= 0.0
-        assert 0.45 < mean_w < 0.55                                    # U(-1, 1) at the start
-        # spec 5 at S ~ 0: lam * beta * |w| / L = 0.05 |w|, times exp(-beta) ~ 0.96
-        assert reg == pytest.approx(0.05 * mean_w * 0.96, rel=0.05)
-
-    # the figures are those of the gradients it computed: 2 steps of 2 samples, same weights
-    assert len(calls) == 2
-    assert all(c["rec"].batch_size == 2 and c["labels"].shape == (2,) for c in calls)
-    weights = calls[0]["weights"]
-    assert all(c["weights"] is weights for c in calls)                 # nothing is trained
-    layers = {f"ff{k}": (lw.ff, np.ones(lw.ff.shape, bool)) for k, lw in enumerate(weights.layers, 1)}
-    layers["rec2"] = (weights.layers[1].rec, weights.layers[1].rec_mask)
-    assert weights.layers[1].rec_mask.sum() < weights.layers[1].rec_mask.size   # a sparse reservoir
-    for name, (share, median, reg, mean_w) in rows.items():
-        w, mask = layers[name]
-        G = np.stack([c["grads"][name][mask] for c in calls])         # existing synapses only
-        nz = G != 0
-        assert share == pytest.approx(nz.mean(), abs=5e-4)            # printed with 3 decimals
-        assert median == pytest.approx(np.median(np.abs(G[nz])) if nz.any() else 0.0, rel=5e-4)
-        assert mean_w == pytest.approx(np.abs(w[mask]).mean(), abs=5e-4)
-        assert reg == pytest.approx(_regulariser_mean(w, mask), rel=5e-4)
-    # the output layer gets an error gradient in every step (its error is never all zero)
-    assert rows["ff3"][0] > 0
-
 
 # -- bench_speech_encoding on a tiny FSDD-like folder ---------------------------------
 
@@ -182,7 +128,165 @@ def test_bench_training_data_dir(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("path", ["benchmarks/bench_forward.py", "benchmarks/bench_training.py",
                                   "benchmarks/bench_speech_encoding.py", "benchmarks/snntorch_bptt.py",
+                                  "benchmarks/bench_scaling.py", "benchmarks/_measure.py",
+                                  "benchmarks/bench_backward.py", "figures/scaling.py",
                                   "protocols/speech_utterance.py"])
 def test_no_machine_paths(path):
     text = (ROOT / path).read_text()
     assert not re.search(r"""["'](/work|/home|/tmp|/Users)/""", text), path
+
+
+# -- peak memory and the NumPy floor (benchmarks/_measure.py), bench_scaling, snntorch_bptt, figures/scaling ----
+
+def test_peak_rss_sees_a_child_while_it_runs_not_the_parent_at_fork():
+    import subprocess
+    import sys
+    measure = load_script("benchmarks", "_measure")
+    ballast = np.ones(100 * 2 ** 20 // 8)                              # 100 MB resident here
+    grow = "import time; b = b'x' * (150 * 2 ** 20); time.sleep(0.3)"  # a child that holds 150 MB
+    with measure.PeakRSS() as m:
+        subprocess.run([sys.executable, "-c", grow], check=True)
+    assert 150 <= m.peak_children_mb < 150 + 60
+    assert m.peak_mb >= m.peak_children_mb + 100 and m.start_mb >= 100
+    with measure.PeakRSS() as idle:
+        subprocess.run(["sleep", "0.3"], check=True)
+    assert idle.n_samples > 5
+    assert idle.peak_children_mb < 20            # sleep itself, not the 100+ MB it was forked from
+    assert ballast[-1] == 1.0
+
+
+def test_one_numpy_floor_for_forward_and_training(monkeypatch):
+    import time
+    from importlib import import_module
+
+    from threadpoolctl import threadpool_info
+    S = import_module("rsnn_brian.reference.simulate")              # the module (the package exports the function)
+    fwd, trn = load_script("benchmarks", "bench_forward"), load_script("benchmarks", "bench_training")
+    assert fwd.numpy_floor is trn.numpy_floor and fwd.FLOOR_LABEL == trn.FLOOR_LABEL
+    assert "2 BLAS threads" in fwd.FLOOR_LABEL and fwd.FLOOR_BLAS_THREADS == 2
+    assert "OPENBLAS_NUM_THREADS" not in (ROOT / "benchmarks" / "bench_forward.py").read_text()
+    seen = []
+
+    def fake(weights, params, batch):                                 # 2 ms per sample, BLAS threads noted
+        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        time.sleep(0.002 * len(batch))
+        return len(batch)
+
+    monkeypatch.setattr(S, "simulate", fake)
+    ms, last = fwd.numpy_floor(None, None, [[0] * 3, [0] * 5])
+    assert seen == [2, 2] and last == 5 and 2.0 <= ms < 6.0
+    ms, last = fwd.numpy_floor(None, None, [0] * 4, repeats=3)
+    assert len(seen) == 5 and last == 4 and 2.0 <= ms < 6.0
+
+
+def _fake_point(base, key_peak="peak_mb", key_start="start_mb"):
+    """A point whose time grows as T * sqrt(N) and whose memory above 100 MB as base * T + N."""
+    def run(n, steps, *args):
+        return {"ms_per_sample": 2.0 * steps * n ** 0.5, "cpu_ms_per_sample": steps ** 2.0,
+                key_peak: 100.0 + base * steps + n, key_start: 100.0,
+                "spikes_per_sample": [float(n), n / 2, 1.5]}
+    return run
+
+
+def test_bench_scaling_writes_both_sweeps_and_their_growth(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+    bench = load_script("benchmarks", "bench_scaling")
+    monkeypatch.setattr(bench, "run_ours", _fake_point(0.0))
+    snn = _fake_point(2.0, "peak_rss_mb", "start_rss_mb")
+    monkeypatch.setattr(bench, "run_snntorch", lambda python, n, steps, *a: snn(n, steps))
+    bench.main(["--quick", "--snntorch-python", "torch-python", "--out", str(tmp_path / "s.csv")])
+    text = capsys.readouterr().out
+    df = pd.read_csv(tmp_path / "s.csv")
+    assert list(df.columns) == bench.COLUMNS and len(df) == 8      # 2 impls x (2 T + 2 N points)
+    q = bench.QUICK
+    for impl in ("st-rsbp", "snntorch-bptt"):
+        t = df[(df.impl == impl) & (df.sweep == "T")]
+        n = df[(df.impl == impl) & (df.sweep == "N")]
+        assert list(t["T"]) == list(q["t_sweep"]) and set(t["n_hidden"]) == {q["n_at_t"]}
+        assert list(n["n_hidden"]) == list(q["n_sweep"]) and set(n["T"]) == {q["t_at_n"]}
+        assert set(df[df.impl == impl]["batch"]) == {q["batch"]}
+    base = {"st-rsbp": 0.0, "snntorch-bptt": 2.0}
+    for impl, b in base.items():
+        t = df[(df.impl == impl) & (df.sweep == "T")].sort_values("T")
+        lo, hi = t.iloc[0], t.iloc[-1]
+        assert hi.peak_mb == 100 + b * hi["T"] + hi.n_hidden and hi.hidden_spikes == hi.n_hidden
+        ratio = hi.peak_mb / lo.peak_mb
+        assert (f"{impl}, T {lo['T']} -> {hi['T']} (2x): peak memory x{ratio:.2f} ({lo.peak_mb:.0f} -> "
+                f"{hi.peak_mb:.0f} MB)") in text
+        assert f"time x{hi.ms_per_sample / lo.ms_per_sample:.2f} (CPU x4.00), growth exponent 1.00 (CPU 2.00;" \
+            in text
+        assert f"{impl}, N 10 -> 20 (2x)" in text
+    assert text.count("growth exponent 0.50 (CPU 0.00;") == 2        # time ~ sqrt(N) for both, CPU flat in N
+    # the exponent is the least-squares slope in log-log
+    xs, ys = [100, 200, 400, 800], [3.0, 7.0, 13.0, 30.0]
+    assert bench.slope(xs, ys) == pytest.approx(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+
+
+def test_bench_scaling_measures_our_training_step():
+    from rsnn_brian.reference.simulate import simulate
+    bench = load_script("benchmarks", "bench_scaling")
+    res = bench.measure_ours(20, 60, 2, 1, 1, device="runtime")
+    weights, params, labels, batches = bench.network(20, 60, 2, 2)
+    ref = simulate(weights, params, batches[0])                     # same initial weights, first batch
+    want = [ref.counts(k).sum() / 2 for k in (1, 2, 3)]
+    assert want[0] > 0 and res["spikes_per_sample"] == pytest.approx(want)
+    assert res["ms_per_sample"] == pytest.approx(res["forward_ms"] + res["backward_ms"] + res["update_ms"])
+    assert min(res["forward_ms"], res["backward_ms"], res["update_ms"], res["cpu_ms_per_sample"]) > 0
+    assert res["peak_mb"] >= res["start_mb"] > 50
+
+
+def test_snntorch_network_file_holds_our_network(tmp_path):
+    from rsnn_brian.engine.neuron import BRIAN2
+    from rsnn_brian.network import LATERAL_WEIGHT
+    from rsnn_brian.spikes import dense_batch
+    snnt, bench = load_script("benchmarks", "snntorch_bptt"), load_script("benchmarks", "bench_scaling")
+    weights, params, labels, batches = bench.network(30, 25, 3, 1)
+    snnt.write_network(tmp_path / "net.npz", weights, params, batches[0], labels[0])
+    x, y, layers, source = snnt.load_network(tmp_path / "net.npz")
+    assert x.dtype == np.uint8 and np.array_equal(x, dense_batch(batches[0])) and x[:, 0].sum() == 0
+    assert np.array_equal(y, labels[0]) and "RateEncoder" in source
+    assert [L["trainable"] for L in layers] == [False, True, False]
+    for L, lw, p in zip(layers, weights.layers, params):
+        assert np.array_equal(L["ff"], lw.ff) and L["v_th"] == p.v_th
+        assert (L["a_v"], L["a_vI"], L["a_I"]) == pytest.approx(BRIAN2.propagators(p))
+        assert (L["rec"] is None) == (lw.rec is None)
+        if lw.rec is not None:
+            assert np.array_equal(L["rec"], lw.rec) and np.array_equal(L["mask"], lw.rec_mask)
+    assert layers[1]["mask"].sum() < 30 * 29                          # the sparse reservoir, not all-to-all
+    assert set(layers[2]["rec"][layers[2]["mask"]]) == {LATERAL_WEIGHT}
+
+
+@pytest.mark.skipif(not os.environ.get("SNNTORCH_PYTHON"), reason="set SNNTORCH_PYTHON to a Python with snnTorch")
+def test_snntorch_network_fires_like_ours(tmp_path):
+    from rsnn_brian.reference.simulate import simulate
+    snnt, bench = load_script("benchmarks", "snntorch_bptt"), load_script("benchmarks", "bench_scaling")
+    weights, params, labels, batches = bench.network(100, 100, 4, 1)
+    snnt.write_network(tmp_path / "net.npz", weights, params, batches[0], labels[0])
+    res = snnt.run_child(os.environ["SNNTORCH_PYTHON"], tmp_path / "net.npz", 1, 1)
+    ref = simulate(weights, params, batches[0])
+    ours = [ref.counts(k).sum() / 4 for k in (1, 2)]
+    assert ours[0] > 50 and res["spikes_per_sample"][:2] == pytest.approx(ours, rel=0.15)
+    assert res["peak_rss_mb"] >= res["start_rss_mb"] > 100 and res["batch"] == 4 and res["steps"] == 100
+
+
+def test_scaling_figure_draws_the_csv(tmp_path):
+    import pandas as pd
+    fig_mod = load_script("figures", "scaling")
+    rows = [dict(impl=impl, sweep=s, T=t, n_hidden=n, batch=16, ms_per_sample=f * t * n, cpu_ms_per_sample=f * t,
+                 peak_mb=f * 100 + t)
+            for impl, f in (("st-rsbp", 1.0), ("snntorch-bptt", 3.0))
+            for s, t, n in (("T", 100, 400), ("T", 800, 400), ("N", 400, 100), ("N", 400, 400))]
+    pd.DataFrame(rows).to_csv(tmp_path / "s.csv", index=False)
+    fig = fig_mod.draw(fig_mod.tidy(tmp_path / "s.csv"))
+    ax = fig.axes[0]                                                  # ms per sample against T
+    got = sorted((tuple(line.get_xdata()), tuple(line.get_ydata())) for line in ax.get_lines()
+                 if len(line.get_xdata()))
+    assert got == [((100, 800), (40000.0, 320000.0)), ((100, 800), (120000.0, 960000.0))]
+    colours = [[line.get_color() for line in a.get_lines() if len(line.get_xdata())] for a in fig.axes]
+    assert all(c == colours[0] for c in colours) and len(set(colours[0])) == 2   # one colour per implementation
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_yscale() == "log"
+    fig_mod.main([str(tmp_path / "s.csv"), "--out", str(tmp_path / "out")])
+    assert (tmp_path / "out" / "scaling.png").stat().st_size > 1000 and (tmp_path / "out" / "scaling.pdf").is_file()
+    pd.DataFrame({"impl": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(SystemExit, match="not a bench_scaling.py CSV"):
+        fig_mod.tidy(tmp_path / "bad.csv")

@@ -1,5 +1,7 @@
 """Configs, presets and the command line's argument handling."""
 
+import re
+
 import pytest
 
 from rsnn_brian.cli import _config_from_args, build_parser
@@ -117,6 +119,28 @@ def test_cli_regulariser_and_boosting_switches():
     assert (cfg.regulariser, cfg.boosting) == (False, False)
     cfg = _config_from_args(parse(["train", "--preset", "fashion-mnist"]))
     assert (cfg.regulariser, cfg.boosting) == (True, True)         # the paper's settings stay the default
+
+
+def test_regulariser_lambdas_setting(tmp_path):
+    assert TrainConfig().regulariser_lambdas is None and TrainConfig().regulariser_lambdas_by_array() == {}
+    parse = build_parser().parse_args
+    cfg = _config_from_args(parse(["train", "--preset", "fashion-mnist", "--regulariser-lambdas",
+                                   "ff1=0.1, rec2=0"]))
+    assert cfg.regulariser_lambdas == "ff1=0.1,rec2=0.0"
+    assert cfg.regulariser_lambdas_by_array() == {"ff1": 0.1, "rec2": 0.0}
+    assert cfg.regulariser_lambda == 10.0                           # the other arrays keep the spec's lambda
+    path = tmp_path / "c.toml"                                      # a TOML table, and a round trip
+    path.write_text("[learning]\nregulariser_lambdas = { ff1 = 0.03, ff3 = 1 }\n")
+    cfg = load_config(path)
+    assert cfg.regulariser_lambdas_by_array() == {"ff1": 0.03, "ff3": 1.0}
+    path.write_text(cfg.to_toml())
+    assert load_config(path) == cfg
+    for bad, message in [("ff4=1", "'ff4' is not a trained array of 784-400-R400-10; arrays: ff1, ff2, ff3, rec2"),
+                         ("rec1=1", "'rec1' is not a trained array"), ("ff1", "NAME=LAMBDA"),
+                         ("ff1=x", "must be a number"), ("ff1=-1", ">= 0"), ("ff1=nan", ">= 0"),
+                         ("ff1=1,ff1=2", "given twice")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            TrainConfig(regulariser_lambdas=bad)
 
 
 def test_regulariser_lambda_setting():

@@ -103,6 +103,8 @@ def _text(page, cls: str) -> str:
 
 
 def _neuron_spikes(page) -> int:
+    # the pane is re-rendered while the page updates: wait until it shows a count
+    expect(page.locator(".explore-neuron-stats")).to_contain_text(re.compile(r"Neuron:\s*\d+ spikes"))
     m = re.search(r"Neuron:\s*(\d+) spikes", _text(page, "explore-neuron-stats"))
     assert m, _text(page, "explore-neuron-stats")
     return int(m.group(1))

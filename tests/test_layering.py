@@ -20,7 +20,8 @@ PKG = Path(__file__).resolve().parents[1] / "rsnn_brian"
 
 FLOORS = [
     (0, ("rsnn_brian", "rsnn_brian._io", "rsnn_brian.units", "rsnn_brian.defaults", "rsnn_brian.spikes",
-         "rsnn_brian.network", "rsnn_brian.connectivity", "rsnn_brian.config", "rsnn_brian.presets")),
+         "rsnn_brian.network", "rsnn_brian.models", "rsnn_brian.connectivity", "rsnn_brian.config",
+         "rsnn_brian.presets")),
     (1, ("rsnn_brian.engine", "rsnn_brian.reference", "rsnn_brian.optim")),
     (2, ("rsnn_brian.brian", "rsnn_brian.data")),
     (3, ("rsnn_brian.training", "rsnn_brian.plotting", "rsnn_brian.export")),

@@ -154,6 +154,20 @@ def test_regularizer_for_network_weights():
     assert weights.layers[2].rec is not None and not weights.layers[2].rec_trainable
 
 
+def test_regularizer_lambdas_per_array():
+    """Per-array lambdas scale only the arrays they name; 0 drops an array; unknown names are refused."""
+    from rsnn_brian.connectivity import init_weights
+    weights = init_weights("12-10-R8-4", np.random.default_rng(0))
+    base = regularizer_gradients(weights)
+    grads = regularizer_gradients(weights, RegularizerSettings(), {"ff1": 0.03, "rec2": 0.0})
+    assert set(grads) == {"ff1", "ff2", "ff3"}                     # rec2 at lambda 0: nothing added
+    np.testing.assert_allclose(grads["ff1"], 0.003 * base["ff1"], rtol=1e-12)
+    for name in ("ff2", "ff3"):                                     # untouched arrays keep lambda 10
+        assert np.array_equal(grads[name], base[name])
+    with pytest.raises(ValueError, match=r"rec3.*trainable arrays are \['ff1', 'ff2', 'ff3', 'rec2'\]"):
+        regularizer_gradients(weights, RegularizerSettings(), {"rec3": 1.0})
+
+
 # -- boosting ----------------------------------------------------------------------
 
 def test_boosting_by_hand():

@@ -49,7 +49,11 @@ def test_short_training_learns(tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["seed"] == 3 and "brian2" in manifest["versions"]
     on_disk = pd.read_csv(run / "metrics.csv")
-    assert {"loss", "train_accuracy", "test_accuracy", "rate_layer1_hz", "train_seconds"} <= set(on_disk.columns)
+    assert {"loss", "train_accuracy", "test_accuracy", "rate_layer1_hz", "train_seconds", "test_seconds",
+            "train_samples_per_s", "test_samples_per_s"} <= set(on_disk.columns)
+    # samples per second: the epoch's samples over its wall time (480 training, 200 test samples)
+    np.testing.assert_allclose(on_disk["train_samples_per_s"] * on_disk["train_seconds"], 480, rtol=1e-9)
+    np.testing.assert_allclose(on_disk["test_samples_per_s"] * on_disk["test_seconds"], 200, rtol=1e-9)
     assert list(on_disk["epoch"]) == [1, 2]
     # evaluate reproduces the last test accuracy from the checkpoint
     res = evaluate_run(run, progress=False)
@@ -133,16 +137,22 @@ def test_training_through_brian2_cpp_standalone(tmp_path):
 @pytest.mark.standalone
 @pytest.mark.slow
 def test_training_with_two_workers(tmp_path):
-    """workers=2: each batch is two Brian2 runs at once and two gradient threads.
+    """workers=2: each batch is two shares, two Brian2 runs at once, each share back-propagated
+    as soon as its run ends (the share pipeline).
 
-    After one batch the weights equal the one-worker run's up to the order of
-    float summation, the test pass then sees the same network; a longer run learns."""
-    cfg = TrainConfig(**SMALL, epochs=1, train_limit=16, test_limit=64).replace(device="cpp_standalone")
+    The pipeline changes when things run, not what is computed: the weights equal those of
+    the same two shares on the NumPy simulator (all spikes first, then the shares) bit for
+    bit. After one batch they equal the one-worker run's up to the order of float summation,
+    the test pass then sees the same network; a longer run learns."""
+    cfg = TrainConfig(**SMALL, epochs=1, train_limit=32, test_limit=64).replace(device="cpp_standalone")
     one = train(cfg, tmp_path / "one", progress=False).metrics
     two = train(cfg.replace(workers=2), tmp_path / "two", progress=False).metrics
+    train(cfg.replace(workers=2, device="numpy"), tmp_path / "numpy-two", progress=False)
     a, b = read_weights(tmp_path / "one"), read_weights(tmp_path / "two")
+    oracle = read_weights(tmp_path / "numpy-two")
     for k in a:
         np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-6, err_msg=k)   # lr 0.004
+        np.testing.assert_array_equal(b[k], oracle[k], err_msg=k)
     assert two["test_accuracy"].iloc[0] == one["test_accuracy"].iloc[0]
     full = cfg.replace(epochs=2, train_limit=480, test_limit=200, workers=2)
     metrics = train(full, tmp_path / "full", progress=False).metrics
@@ -219,6 +229,29 @@ def test_input_size_must_match_the_data(tmp_path):
 def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
     assert cli_main(["train", "--resume", "--out", str(tmp_path / "nothing")]) == 2
     assert "no run to resume" in capsys.readouterr().err
+
+
+def test_regulariser_lambdas_per_array_in_a_step(tmp_path):
+    """Per-array lambdas reach the step: ff1 at 0.5 adds half the lambda-1 gradient, rec2 at 0 adds nothing."""
+    from rsnn_brian.optim import RegularizerSettings, regularizer_gradients
+    from rsnn_brian.training import Trainer, make_simulator
+    seen = {}
+    for name, extra in (("off", dict(regulariser=False)), ("per-array", dict(regulariser_lambdas="ff1=0.5,rec2=0"))):
+        cfg = TrainConfig(**SMALL, epochs=1, train_limit=32, test_limit=20, **extra)
+        tr = Trainer(cfg, tmp_path / name, progress=False)
+        tr.sim = make_simulator(cfg, tr.arch, tr.params)
+        captured = {}
+        tr.optimizer.step = lambda grads, lr, c=captured: c.update({k: np.array(g) for k, g in grads.items()})
+        tr.step(np.arange(16), 0)
+        seen[name] = captured
+    reg1 = regularizer_gradients(tr.weights, RegularizerSettings(lam=1.0))
+    assert "rec2" in reg1 and np.abs(reg1["rec2"]).max() > 0
+    assert np.array_equal(seen["per-array"]["rec2"], seen["off"]["rec2"])
+    np.testing.assert_allclose(seen["per-array"]["ff1"] - seen["off"]["ff1"], 0.5 * reg1["ff1"], rtol=1e-6,
+                               atol=1e-12)
+    lam = TrainConfig().regulariser_lambda
+    np.testing.assert_allclose(seen["per-array"]["ff2"] - seen["off"]["ff2"], lam * reg1["ff2"], rtol=1e-6,
+                               atol=1e-12)
 
 
 def test_regulariser_lambda_scales_the_added_gradient(tmp_path):

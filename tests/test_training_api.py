@@ -151,7 +151,8 @@ class _FakeStandalone:
         self.events.append(("build", sum(tr.n_spikes for tr in inputs)))
 
     def run(self, weights, inputs):
-        self.events.append(("run", sum(tr.n_spikes for tr in inputs)))
+        # the spikes of the first batch of a run (evaluation hands over several batches at once)
+        self.events.append(("run", sum(tr.n_spikes for tr in inputs[:self.samples_per_run])))
         return self.sim.run(weights, inputs)
 
     def close(self):

@@ -122,19 +122,30 @@ class Backend:
         raise NotImplementedError
 
     def run(self, vecs: list[np.ndarray], group: list[list[SpikeTrains]],
-            events: list[tuple[np.ndarray, np.ndarray]]) -> list[list[list[SpikeTrains]]]:
-        """Run chunks of samples with these weights (abstract).
+            events: list[tuple[np.ndarray, np.ndarray]], done=None) -> list[list[list[SpikeTrains]]]:
+        """Run chunks of samples with these weights, one after the other (:meth:`run_chunk`).
 
         Parameters
         ----------
         vecs : one weight vector per Synapses object (``BuiltNetwork.weight_vectors``)
         group : chunks of at most K SpikeTrains
         events : the chunks' event lists (``_encoding.event_list``), within capacity
+        done : optional ``f(r, result)``, called as soon as chunk ``r`` has run
 
         Returns
         -------
         per chunk, per trained layer, a list of (at least len(chunk)) SpikeTrains.
         """
+        results = []
+        for r, (chunk, ev) in enumerate(zip(group, events)):
+            results.append(self.run_chunk(vecs, chunk, ev))
+            if done is not None:
+                done(r, results[-1])
+        return results
+
+    def run_chunk(self, vecs: list[np.ndarray], chunk: list[SpikeTrains],
+                  events: tuple[np.ndarray, np.ndarray]) -> list[list[SpikeTrains]]:   # pragma: no cover
+        """One chunk (abstract): per trained layer, a list of (at least len(chunk)) SpikeTrains."""
         raise NotImplementedError
 
     def weights_readable(self, n_runs: int) -> bool:

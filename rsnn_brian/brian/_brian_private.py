@@ -12,11 +12,14 @@ upgrade breaks this module and its tests first, and nothing else:
   module sets on Brian2's device object (:func:`claim_standalone`);
 - runtime mode: clearing a SpikeMonitor (``resize``, ``variables["N"]``) and
   overwriting a TimedArray's values in place;
-- cpp_standalone: the run-time argument files (``_prepare_*_run_arg``,
-  ``run_args_arrays``, ``brian2.utils.filelock``), the binary's environment
+- cpp_standalone: the run-time argument files (the syntax of ``_prepare_*_run_arg``,
+  ``run_args_arrays``), the binary's environment
   (``run_environment_variables``) and reading results from another folder
   (``results_dir``, ``has_been_run``);
-- Brian2's C++ compiler detection (``brian2.codegen.cpp_prefs``).
+- Brian2's C++ compiler detection (``brian2.codegen.cpp_prefs``);
+- the equations' linear system (``brian2.stateupdaters.exact.get_linear_system``), the
+  sympy conversions (``brian2.parsing.sympytools``), the equation types and the
+  ``StateUpdateMethod`` base class, for :mod:`.linear`.
 
 The Brian2 versions these were checked against are :data:`SUPPORTED_BRIAN2`;
 :func:`check_brian2_version` refuses any other.
@@ -34,8 +37,9 @@ from contextlib import contextmanager
 __all__ = ["SUPPORTED_BRIAN2", "Brian2VersionError", "check_brian2_version", "brian_globals",
            "standalone_device", "use_runtime_device", "activate_standalone", "standalone_owner",
            "claim_standalone", "release_standalone", "clear_monitor", "overwrite_timed_array",
-           "forget_run_args", "write_run_args", "run_environment", "results_dir_kept",
-           "read_results_from", "compiler_and_args"]
+           "forget_run_args", "write_run_args", "remove_run_args", "run_environment",
+           "read_results_from", "compiler_and_args", "linear_system", "sympy_tools", "is_differential",
+           "state_update_method"]
 
 #: (oldest, newest) Brian2 (major, minor) releases tested with this adapter, both included.
 SUPPORTED_BRIAN2 = ((2, 8), (2, 11))
@@ -186,38 +190,58 @@ def forget_run_args(dev, build_dir: str) -> None:
             os.remove(lock)
 
 
-def write_run_args(dev, build_dir: str, run_args: dict, written: set) -> list[str]:
-    """Write the files of ``run_args`` exactly as ``device.run`` does; return the binary's arguments.
+def write_run_args(dev, build_dir: str, run_args: dict, written: dict) -> list[str]:
+    """Write the files of ``run_args`` as ``device.run`` would; return the binary's arguments.
+
+    The argument syntax (``group.var=static_arrays/<file>``, a single value inline) and the
+    raw ``tofile`` format are Brian2's (``_prepare_*_run_arg``); the file names are not:
+    Brian2 names a file after the md5 of its contents (20-40 ms for the weights of
+    784-400-R400-10 at every run), this names it after a counter. One array given for
+    several chunks (the same object) is written once.
 
     Parameters
     ----------
     dev : Brian2's cpp_standalone device, built
     build_dir : the project folder
     run_args : {TimedArray or VariableView: array}
-    written : names of the files written so far (updated); the caller deletes them
+    written : {(argument name, id(array)): (file name, array)}, updated; the caller deletes
+        the files (the arrays are kept so that an id is not reused while the files exist)
 
     Returns
     -------
     list of ``"name=value"`` command-line arguments.
     """
+    import numpy as np
     from brian2 import TimedArray
-    from brian2.utils.filelock import FileLock
     args = []
     for key, value in run_args.items():
-        prepare = (dev._prepare_timed_array_run_arg if isinstance(key, TimedArray)
-                   else dev._prepare_variableview_run_arg)
-        name, string_value, value_name, value_ar = prepare(key, value)
-        if value_name:
-            fname = os.path.join(build_dir, "static_arrays", value_name)
-            if value_name not in written:
-                with FileLock(fname + ".lock"):
-                    if not os.path.exists(fname):
-                        value_ar.tofile(fname)
-                if os.path.exists(fname + ".lock"):
-                    os.remove(fname + ".lock")
-                written.add(value_name)
-        args.append(f"{name}={string_value}")
+        if isinstance(key, TimedArray):
+            name, label, dtype = f"{key.name}.values", f"{key.name}_values", key.values.dtype
+            shape_ok = np.shape(value) == key.values.shape
+        else:
+            name, label, dtype = f"{key.group_name}.{key.name}", f"{key.group_name}_{key.name}", key.dtype
+            shape_ok = np.ndim(value) == 1 and (key.variable.dynamic or np.size(value) == key.shape[0])
+        if np.size(value) == 1:                       # Brian2 passes a single value inline
+            args.append(f"{name}={np.asarray(value, dtype=dtype).item()!r}")
+            continue
+        if not shape_ok:
+            raise TypeError(f"incorrect size {np.shape(value)} for the run-time argument {name}")
+        ident = (name, id(value))
+        if ident not in written:
+            fname = f"init_{label}_rsnn{os.getpid()}_{len(written)}.dat"
+            np.ascontiguousarray(value, dtype=dtype).tofile(os.path.join(build_dir, "static_arrays", fname))
+            written[ident] = (fname, value)
+        args.append(f"{name}={os.path.join('static_arrays', written[ident][0])}")
     return args
+
+
+def remove_run_args(build_dir: str, written: dict) -> None:
+    """Delete the files :func:`write_run_args` wrote."""
+    for fname, _ in written.values():
+        path = os.path.join(build_dir, "static_arrays", fname)
+        if os.path.exists(path):
+            os.remove(path)
+    written.clear()
 
 
 def run_environment(dev) -> dict:
@@ -227,16 +251,6 @@ def run_environment(dev) -> dict:
     env.update(brian2.prefs["devices.cpp_standalone.run_environment_variables"])
     env.update(dev.run_environment_variables)
     return env
-
-
-@contextmanager
-def results_dir_kept(dev):
-    """Restore the device's results folder on exit (see :func:`read_results_from`)."""
-    saved = dev.results_dir
-    try:
-        yield
-    finally:
-        dev.results_dir = saved
 
 
 def read_results_from(dev, results_dir: str) -> None:
@@ -253,3 +267,30 @@ def compiler_and_args() -> tuple:
     from brian2.codegen.cpp_prefs import get_compiler_and_args
     compiler, args = get_compiler_and_args()
     return compiler, list(args)
+
+
+# ---------------------------------------------------------------------------
+# equations (rsnn_brian.brian.linear)
+
+def linear_system(equations):
+    """Brian2's ``get_linear_system(equations, {})``: (state names, M, b) as sympy matrices."""
+    from brian2.stateupdaters.exact import get_linear_system
+    return get_linear_system(equations, {})
+
+
+def sympy_tools():
+    """Brian2's ``(str_to_sympy, sympy_to_str)``."""
+    from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+    return str_to_sympy, sympy_to_str
+
+
+def is_differential(eq) -> bool:
+    """Whether one of an ``Equations``' entries is a differential equation."""
+    from brian2.equations.equations import DIFFERENTIAL_EQUATION
+    return eq.type == DIFFERENTIAL_EQUATION
+
+
+def state_update_method():
+    """Brian2's ``StateUpdateMethod`` base class (a custom integrator derives from it)."""
+    from brian2.stateupdaters.base import StateUpdateMethod
+    return StateUpdateMethod

@@ -63,6 +63,7 @@ class CudaBackend(StandaloneBackend):
 
     device_name = "cuda_standalone"
     parallel = False
+    own_launch = False
 
     def set_prefs(self, spec: BuildSpec) -> None:
         """cpp_standalone's preferences, curand's folders, C++17 and the nvcc flags."""

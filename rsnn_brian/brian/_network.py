@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import Architecture, LayerWeights, NetworkWeights
-from .model import ON_PRE, SYNAPSE_MODEL, neuron_kwargs
+from .model import SYNAPSE_MODEL, neuron_kwargs, sample_reset, synapse_on_pre
 
 __all__ = ["SynapseSet", "BuiltNetwork", "build_network"]
 
-#: The state of a layer at every sample boundary ('never': the lastspike of a neuron that never fired).
+#: The state of a layer of today's model at every sample boundary ('never': the lastspike of a neuron that
+#: never fired); a general model resets every state variable (:func:`.model.sample_reset`).
 SAMPLE_RESET = "v = 0\nI = 0\nlastspike = never\nnot_refractory = True"
 
 
@@ -137,8 +138,8 @@ def build_network(arch: Architecture, configs, masks: dict, dt, n_steps: int, ca
         kw = neuron_kwargs(cfg)
         kw["namespace"]["never"] = -1e4 * second
         g = NeuronGroup(spec.size, clock=clock, name=f"layer{k}_{spec.kind}", **kw)
-        g.run_regularly(SAMPLE_RESET, dt=n_steps * dt, when="start", name=f"layer{k}_sample_reset")
-        s_ff = Synapses(groups[-1], g, SYNAPSE_MODEL, on_pre=ON_PRE, delay=0 * ms, clock=clock,
+        g.run_regularly(sample_reset(cfg), dt=n_steps * dt, when="start", name=f"layer{k}_sample_reset")
+        s_ff = Synapses(groups[-1], g, SYNAPSE_MODEL, on_pre=synapse_on_pre(cfg), delay=0 * ms, clock=clock,
                         name=f"layer{k}_ff", namespace={})
         s_ff.connect()
         s_ff.w = 0
@@ -151,7 +152,7 @@ def build_network(arch: Architecture, configs, masks: dict, dt, n_steps: int, ca
             post, pre = np.nonzero(mask)
             order = np.lexsort((post, pre))          # i-major: pre, then post
             pre, post = pre[order], post[order]
-            s_rec = Synapses(g, g, SYNAPSE_MODEL, on_pre=ON_PRE, delay=0 * ms, clock=clock,
+            s_rec = Synapses(g, g, SYNAPSE_MODEL, on_pre=synapse_on_pre(cfg), delay=0 * ms, clock=clock,
                              name=f"layer{k}_rec", namespace={})
             s_rec.connect(i=pre, j=post)
             s_rec.w = 0

@@ -32,12 +32,8 @@ class RuntimeBackend(Backend):
     def start_offset(self) -> int:
         return int(round(float(self.network.net.t / self.spec.dt)))
 
-    def run(self, vecs, group, events) -> list[list[list[SpikeTrains]]]:
-        """One chunk (``parallel`` is False): ``events`` made at :meth:`start_offset`."""
-        return [self._run_chunk(vecs, chunk, ev) for chunk, ev in zip(group, events)]
-
-    def _run_chunk(self, vecs: list[np.ndarray], chunk: list[SpikeTrains],
-                   events: tuple[np.ndarray, np.ndarray]) -> list[list[SpikeTrains]]:
+    def run_chunk(self, vecs: list[np.ndarray], chunk: list[SpikeTrains],
+                  events: tuple[np.ndarray, np.ndarray]) -> list[list[SpikeTrains]]:
         """One Brian2 run of len(chunk) samples; ``events`` made at :meth:`start_offset`."""
         offset = self.start_offset()
         values, ptr = events

@@ -14,8 +14,13 @@ Brian2 quantities of every layer from those same numbers.
 The equation strings below carry no numbers: ``tau_m``, ``tau_s`` and
 ``v_th`` come from a per-layer ``namespace`` dict built by
 :func:`layer_namespace`, and the refractory period is the layer's Quantity.
-Edit :data:`EQUATIONS` to change the model; the NumPy engine assumes this
-exact linear system, integrated exactly (``method='exact'``).
+This is today's model (the default, ``NeuronConfig(model=None)``), integrated
+by Brian2's ``method='exact'``. Any other linear model is a
+``NeuronConfig(model=...)``: a shipped one by name (``"alpha"``,
+``"dual-exponential"``, :mod:`rsnn_brian.models`) or one written as Brian2
+equations and turned into a model by :func:`linear_model`; the engine, the
+reference simulator and the runner all derive its dynamics from the same
+equations (spec 7).
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ from brian2 import Quantity, second
 from brian2.units.fundamentalunits import get_dimensions
 
 from ..defaults import NEURON_DEFAULTS
+from ..models import NeuronModel, get_model
 from ..network import LayerParams
 from ..units import parse_time
+from .linear import PropagatorUpdater, linear_model
 
 __all__ = ["EQUATIONS", "THRESHOLD", "RESET", "METHOD", "SYNAPSE_MODEL", "ON_PRE",
-           "NeuronConfig", "layer_namespace", "neuron_kwargs", "configs_for", "from_config", "DEFAULTS"]
+           "NeuronConfig", "layer_namespace", "neuron_kwargs", "configs_for", "from_config", "DEFAULTS",
+           "synapse_on_pre", "sample_reset", "linear_model"]
 
 #: Membrane and synaptic current; v is held while refractory.
 EQUATIONS = """
@@ -80,6 +88,10 @@ class NeuronConfig:
     tau_s: Quantity = field(default_factory=lambda: _default_time("tau_s"))
     v_th: float = NEURON_DEFAULTS["v_th"]
     refractory: Quantity = field(default_factory=lambda: _default_time("refractory"))
+    #: None: today's model (EQUATIONS, closed form); else a NeuronModel or a model's name (spec 7).
+    model: NeuronModel | None = None
+    #: Values of the model's other parameters, ``{"tau_r": 2*ms}``; missing ones take the model's defaults.
+    constants: tuple = ()
 
     def __post_init__(self):
         for name in ("tau_m", "tau_s", "refractory"):
@@ -89,9 +101,18 @@ class NeuronConfig:
                 raise ValueError(f"NeuronConfig.{name} must be positive, got {getattr(self, name)}")
         if float(self.refractory) < 0:
             raise ValueError(f"NeuronConfig.refractory must be >= 0, got {self.refractory}")
-        if abs(float(self.tau_m) - float(self.tau_s)) <= 1e-9 * float(self.tau_m):
-            raise ValueError("NeuronConfig: tau_m and tau_s must differ (the PSP kernel is singular), "
-                             f"both are {self.tau_m}")
+        if self.model is not None:
+            object.__setattr__(self, "model", get_model(self.model))
+            consts = {k: parse_time(v, k) * second for k, v in self.model.defaults}
+            consts.update(dict(self.constants))
+            for k, v in consts.items():
+                _check_time(f"constants[{k!r}]", v)
+            object.__setattr__(self, "constants", tuple(sorted(consts.items())))
+        elif self.constants:
+            raise ValueError("NeuronConfig.constants are parameters of a model; today's model (model=None) has none")
+        if self.model is None and abs(float(self.tau_m) - float(self.tau_s)) <= 1e-9 * float(self.tau_m):
+            raise ValueError("NeuronConfig: tau_m and tau_s must differ in the closed form (the PSP kernel is "
+                             f"singular), both are {self.tau_m}; model='exponential' integrates equal ones exactly")
         v_th = self.v_th
         if isinstance(v_th, Quantity):
             if not v_th.is_dimensionless:
@@ -118,13 +139,15 @@ class NeuronConfig:
         """The dimensionless :class:`~rsnn_brian.network.LayerParams` in steps of dt."""
         dt = _check_dt(dt)
         return LayerParams(v_th=self.v_th, tau_m=float(self.tau_m / dt), tau_s=float(self.tau_s / dt),
-                           refractory=self.refractory_steps(dt))
+                           refractory=self.refractory_steps(dt), model=self.model,
+                           constants={k: float(v / dt) for k, v in self.constants})
 
     @classmethod
     def from_params(cls, p: LayerParams, dt: Quantity) -> NeuronConfig:
         """Inverse of :meth:`to_params`."""
         dt = _check_dt(dt)
-        return cls(tau_m=p.tau_m * dt, tau_s=p.tau_s * dt, v_th=p.v_th, refractory=p.refractory * dt)
+        return cls(tau_m=p.tau_m * dt, tau_s=p.tau_s * dt, v_th=p.v_th, refractory=p.refractory * dt,
+                   model=p.model, constants=tuple((k, v * dt) for k, v in p.constants))
 
 
 #: The defaults, one instance.
@@ -163,18 +186,42 @@ def from_config(cfg) -> tuple[list[NeuronConfig], Quantity]:
     incoming weights and the time step, as Brian2 quantities made from the
     config's values through :mod:`rsnn_brian.units` (so that the engine's
     steps, ``cfg.layer_params()``, and Brian2's quantities are the same numbers).
+    Per-layer models and times: :meth:`TrainConfig.layer_neurons`.
     """
-    tm, ts, ref = (cfg.seconds(name) * second for name in ("tau_m", "tau_s", "refractory"))
-    configs = [NeuronConfig(tau_m=tm, tau_s=ts, v_th=th, refractory=ref) for th in cfg.thresholds]
+    configs = []
+    for lay in cfg.layer_neurons():
+        model = None if lay["model"] == "exponential" else lay["model"]
+        consts = () if model is None else tuple((k, v * second) for k, v in lay["constants"].items())
+        configs.append(NeuronConfig(tau_m=lay["tau_m"] * second, tau_s=lay["tau_s"] * second, v_th=lay["v_th"],
+                                    refractory=lay["refractory"] * second, model=model, constants=consts))
     return configs, cfg.dt_seconds * second
 
 
 def layer_namespace(cfg: NeuronConfig) -> dict:
     """The explicit namespace of one layer's NeuronGroup."""
-    return {"tau_m": cfg.tau_m, "tau_s": cfg.tau_s, "v_th": cfg.v_th}
+    return {"tau_m": cfg.tau_m, "tau_s": cfg.tau_s, "v_th": cfg.v_th, **dict(cfg.constants)}
 
 
 def neuron_kwargs(cfg: NeuronConfig) -> dict:
-    """Keyword arguments of ``NeuronGroup`` for one layer (all but N and name)."""
-    return dict(model=EQUATIONS, threshold=THRESHOLD, reset=RESET, refractory=cfg.refractory,
-                method=METHOD, namespace=layer_namespace(cfg))
+    """Keyword arguments of ``NeuronGroup`` for one layer (all but N and name).
+
+    Today's model: :data:`EQUATIONS` with Brian2's ``method='exact'``. Any other
+    model: its equations stepped by ``expm(M dt)`` (:class:`.linear.PropagatorUpdater`, spec 7).
+    """
+    if cfg.model is None:
+        return dict(model=EQUATIONS, threshold=THRESHOLD, reset=RESET, refractory=cfg.refractory,
+                    method=METHOD, namespace=layer_namespace(cfg))
+    m = cfg.model
+    return dict(model=m.equations, threshold=m.threshold, reset=m.reset, refractory=cfg.refractory,
+                method=PropagatorUpdater(m, cfg), namespace=layer_namespace(cfg))
+
+
+def synapse_on_pre(cfg: NeuronConfig) -> str:
+    """``on_pre`` of the synapses onto a layer with this config."""
+    return ON_PRE if cfg.model is None else cfg.model.on_pre
+
+
+def sample_reset(cfg: NeuronConfig) -> str:
+    """The code that puts a layer at rest at every sample boundary (every state variable to 0)."""
+    states = ("v", "I") if cfg.model is None else cfg.model.states
+    return "\n".join([f"{s} = 0" for s in states] + ["lastspike = never", "not_refractory = True"])

@@ -102,6 +102,9 @@ class Runner:
     timings : dict, build seconds, number of Brian2 runs, seconds in run().
     """
 
+    #: :meth:`run` takes ``on_chunk`` (the trainer's share pipeline looks for this).
+    takes_on_chunk = True
+
     def __init__(self, arch, neuron_configs=None, device: str = "runtime", n_steps: int = N_STEPS,
                  samples_per_run: int = 16, dt=None, recurrent_masks=None, build_dir=None,
                  keep_build_dir: bool = False, input_capacity: int | None = None,
@@ -237,7 +240,7 @@ class Runner:
         return self._backend.network.read_weights(self.masks)
 
     # -- running -----------------------------------------------------------------
-    def run(self, weights: NetworkWeights, inputs) -> Recording:
+    def run(self, weights: NetworkWeights, inputs, on_chunk=None) -> Recording:
         """Simulate a batch with these weights.
 
         Parameters
@@ -245,6 +248,10 @@ class Runner:
         weights : NetworkWeights of this architecture
         inputs : list of B :class:`SpikeTrains` (n_inputs neurons, n_steps steps),
             or a 0/1 array (B, n_steps, n_inputs)
+        on_chunk : optional ``f(start, per_layer)``, called in this thread as soon as the
+            samples ``start .. start + n - 1`` of a chunk are simulated (``per_layer``: one list
+            of n SpikeTrains per trained layer); with ``parallel_runs`` > 1 while other chunks
+            still run, so that their spikes can be used at once.
 
         Returns
         -------
@@ -265,11 +272,20 @@ class Runner:
         vecs = self._backend.network.weight_vectors(weights)
         per_layer = [[] for _ in self.arch.trained]
         t0 = time.perf_counter()
-        P = self.parallel_runs if self._backend.parallel else 1
-        for group in [chunks[a:a + P] for a in range(0, len(chunks), P)]:
+        # a parallel backend takes every chunk at once and keeps parallel_runs processes busy
+        groups = [chunks] if self._backend.parallel else [[c] for c in chunks]
+        self._backend.max_parallel = self.parallel_runs
+        starts = np.arange(len(chunks)) * K
+        for g, group in enumerate(groups):
             events = self._fit(group)
+            first = 0 if self._backend.parallel else g
+
+            def done(r, res, first=first, group=group):
+                if on_chunk is not None:
+                    on_chunk(int(starts[first + r]), [trains[:len(group[r])] for trains in res])
+
             with brian_globals():
-                results = self._backend.run(vecs, group, events)
+                results = self._backend.run(vecs, group, events, done)
             for chunk, res in zip(group, results):
                 for k, trains in enumerate(res):
                     per_layer[k].extend(trains[:len(chunk)])

@@ -36,12 +36,13 @@ from scipy.special import gammaln, logsumexp
 
 from .._io import atomic_savez, cache_root, warn_corrupt_cache
 from ..network import LayerParams
+from . import linear
 from .neuron import BRIAN2, DISCRETISATIONS, Discretisation, as_discretisation
 from .tables_authors import mean_spsp_grid_authors
 
 __all__ = ["EffectRatioTable", "sample_trains", "pre_marginal", "mean_spsp_grid", "make_table",
            "effect_ratio_table", "load_reference_table", "pre_ratio", "q_matrix", "weighted_q_sum",
-           "self_factor", "TABLE_VERSION", "DISCRETISATIONS"]
+           "self_factor", "model_tag", "TABLE_VERSION", "DISCRETISATIONS"]
 
 #: Bump when the generator changes so that old cache files are not reused.
 TABLE_VERSION = 2
@@ -162,9 +163,18 @@ def mean_spsp_grid(params: LayerParams, n_steps: int, n_pre: np.ndarray, n_post:
     d = as_discretisation(discretisation)
     if d.placement == "authors":
         return mean_spsp_grid_authors(params, n_steps, n_pre, n_post, n_samples, rng, d)
-    H = toeplitz(d.psp_kernel(params, n_steps), np.zeros(n_steps))      # H[t, m] = h(t - m)
-    Sbar = np.stack([_mean_selector(int(n), params, n_steps, n_samples, rng, d) for n in n_post])
-    Gbar = Sbar @ H                                          # (n_post, T)
+    if params.model is not None:       # spec 7: one selector and kernel per trace channel
+        kern = linear.channel_kernels(params, d, n_steps)
+        Gbar = np.zeros((len(n_post), n_steps))
+        for row, n in enumerate(n_post):
+            t = sample_trains(int(n), n_steps, d.refractory_steps(params), n_samples, rng)
+            sbar = linear.mean_selector(t, params, d, n_steps)
+            for ch in range(kern.shape[0]):
+                Gbar[row] += sbar[ch] @ toeplitz(kern[ch], np.zeros(n_steps))
+    else:
+        H = toeplitz(d.psp_kernel(params, n_steps), np.zeros(n_steps))      # H[t, m] = h(t - m)
+        Sbar = np.stack([_mean_selector(int(n), params, n_steps, n_samples, rng, d) for n in n_post])
+        Gbar = Sbar @ H                                          # (n_post, T)
     P = np.stack([pre_marginal(int(n), n_steps, d.refractory_steps(params)) for n in n_pre])
     return P @ Gbar.T
 
@@ -237,7 +247,7 @@ def effect_ratio_table(params: LayerParams, n_steps: int, n_pre_max: int = 100,
         return make_table(params, n_steps, n_pre_max, n_post_fit, n_samples, seed, d)
     key = (f"v{TABLE_VERSION}_taum{params.tau_m!r}_taus{params.tau_s!r}_ref{params.refractory}"
            f"_T{n_steps}_N{n_pre_max}_fit{n_post_fit[0]}-{n_post_fit[1]}_K{n_samples}_seed{seed}"
-           + d.cache_tag())                   # '' for Brian2's: keys of default tables unchanged
+           + d.cache_tag() + model_tag(params))    # '' for Brian2's and today's model: default keys unchanged
     path = cache_root(cache_dir) / f"effect_ratio_{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
     cached = _read_cached(path, key, _table_rows(params, n_steps, n_pre_max, d)[0])
     if cached is not None:
@@ -245,6 +255,14 @@ def effect_ratio_table(params: LayerParams, n_steps: int, n_pre_max: int = 100,
     table = make_table(params, n_steps, n_pre_max, n_post_fit, n_samples, seed, d)
     atomic_savez(path, {"coeffs": table.coeffs, "key": np.array(key)})
     return EffectRatioTable(table.coeffs, meta=(("key", key),))
+
+
+def model_tag(params: LayerParams) -> str:
+    """Part of a cache key: '' for today's model in closed form, else the model's digest and constants."""
+    if params.model is None:
+        return ""
+    consts = "".join(f"_{k}{v!r}" for k, v in params.constants)
+    return f"_model-{params.model.tag()}{consts}"
 
 
 def load_reference_table(path: str | Path) -> EffectRatioTable:

@@ -128,7 +128,7 @@ def resolve_tables(tables, params: list[LayerParams], n_steps: int, cache_dir=No
         made = {}
         out = [None]
         for p in params:
-            key = (p.tau_m, p.tau_s, p.refractory)
+            key = p.dynamics_key()
             if key not in made:
                 made[key] = effect_ratio_table(p, n_steps, cache_dir=cache_dir,
                                                discretisation=discretisation)

@@ -26,6 +26,11 @@ then reset.
 
 Other linear discretisations are values too, e.g. the authors' update with
 Brian2's refractoriness: ``Discretisation("euler", integration="euler")``.
+
+Other neuron models (``LayerParams.model``, spec 7) are stepped by
+:meth:`Discretisation.state_propagator`: the whole state, ``P = expm(M)``
+from the model's equations, with Brian2's schedule and refractoriness
+(exact integration only; the closed form above stays today's model's path).
 All times are in steps of dt; nothing here knows about units or Brian2.
 """
 
@@ -85,13 +90,33 @@ class Discretisation:
 
     # -- one step ------------------------------------------------------------
     def propagators(self, p: LayerParams) -> tuple[float, float, float]:
-        """One-step propagators ``(a_v, a_vI, a_I)``: ``v' = a_v v + a_vI I``, ``I' = a_I I``."""
+        """One-step propagators ``(a_v, a_vI, a_I)``: ``v' = a_v v + a_vI I``, ``I' = a_I I``
+        (today's model in closed form; a ``LayerParams.model`` has :meth:`state_propagator`)."""
+        if p.model is not None:
+            raise ValueError(f"the model {p.model.name!r} has no closed-form propagators; use "
+                             "Discretisation.state_propagator")
         if self.integration == "euler":
             return 1.0 - 1.0 / p.tau_m, 1.0 / p.tau_s, 1.0 - 1.0 / p.tau_s
         a_v = math.exp(-1.0 / p.tau_m)
         a_I = math.exp(-1.0 / p.tau_s)
         a_vI = p.tau_m / (p.tau_m - p.tau_s) * (a_v - a_I)
         return a_v, a_vI, a_I
+
+    def state_propagator(self, p: LayerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(P, c, reset)`` of the whole state (v first, spec 7): ``X' = P X`` per step, ``c`` the jump
+        per unit weight, ``reset`` the mask of the variables set to 0 at a spike.
+
+        ``P = expm(M)`` from the model's equations (:class:`rsnn_brian.models.NeuronModel`); for
+        ``model=None`` the closed form ``[[a_v, a_vI], [0, a_I]]`` of :meth:`propagators`.
+        """
+        if p.model is None:
+            a_v, a_vI, a_I = self.propagators(p)
+            return np.array([[a_v, a_vI], [0.0, a_I]]), np.array([0.0, 1.0]), np.array([True, False])
+        if self.integration != "exact" or self.placement != "brian2":
+            raise ValueError(f"the discretisation {self.name!r} is defined for the exponential model in closed "
+                             f"form only, not for the model {p.model.name!r}")
+        m = p.model
+        return m.propagator(p.values()), np.array(m.jump), m.reset_mask
 
     def refractory_steps(self, p: LayerParams) -> int:
         """``R``: after a spike at step t the neuron integrates (and may fire) again from
@@ -116,6 +141,13 @@ class Discretisation:
         A spike at step m adds 1 to I at step m; v first moves at step m + 1, so
         ``h[0] = 0``. Computed by the same recursion the simulators use.
         """
+        if p.model is not None:
+            P, c, _ = self.state_propagator(p)
+            h, x = np.zeros(n_steps, dtype=np.float64), c.astype(np.float64)
+            for k in range(1, n_steps):
+                x = P @ x
+                h[k] = x[0]
+            return h
         a_v, a_vI, a_I = self.propagators(p)
         h = np.zeros(n_steps, dtype=np.float64)
         v, i = 0.0, 1.0

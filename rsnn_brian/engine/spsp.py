@@ -19,6 +19,10 @@ Every function takes the :class:`~.neuron.Discretisation` that made the
 spikes (default :data:`~.neuron.BRIAN2`), so that the S-PSPs use exactly the
 update, order and refractory handling of the simulation (spec 2.3).
 
+A layer whose ``LayerParams.model`` is set (any linear model, spec 7) goes
+through :mod:`.linear`: the same selector-times-traces product, with one
+trace channel per reset variable.
+
 All times are integer steps; weights are (n_post, n_pre).
 """
 
@@ -29,6 +33,7 @@ import scipy.sparse as sp
 
 from ..network import LayerParams, NetworkWeights, with_params
 from ..spikes import Recording, SpikeTrains
+from . import linear
 from .neuron import BRIAN2, Discretisation
 
 __all__ = ["unit_traces", "unit_traces_tm", "post_selector", "post_selector_sparse", "spsp", "layer_spsps",
@@ -43,6 +48,8 @@ def unit_traces_tm(trains: list[SpikeTrains], params: LayerParams, dtype=np.floa
     the *post* layer's ``params`` (``h[0] = 0``: a spike at m first moves q
     at m + 1), by the neuron's own two-state recursion (O(T B n_pre)).
     """
+    if params.model is not None:
+        return linear.traces_tm(trains, params, discretisation, dtype)[:, 0]
     B = len(trains)
     n, T = trains[0].n_neurons, trains[0].n_steps
     steps = np.concatenate([tr.step for tr in trains])
@@ -68,6 +75,13 @@ def _traces_from_events(steps, flat, B, n, T, coef, dtype):
         np.multiply(qf[t], a_v, out=qf[t + 1])
         qf[t + 1] += drive
     return q
+
+
+def _channel_traces(trains, params, dtype, discretisation):
+    """The traces the post selector multiplies: (T, B, n) for today's model, (T, C, B, n) for a general one."""
+    if params.model is not None:
+        return linear.traces_tm(trains, params, discretisation, dtype)
+    return unit_traces_tm(trains, params, dtype, discretisation)
 
 
 def unit_traces(trains: list[SpikeTrains], params: LayerParams, dtype=np.float64,
@@ -108,7 +122,12 @@ def post_selector(trains: list[SpikeTrains], params: LayerParams, dtype=np.float
     """
     B = len(trains)
     n, T = trains[0].n_neurons, trains[0].n_steps
-    b, i, t, v = _selector_entries(trains, params, discretisation)
+    if params.model is not None:
+        b, i, t, ch, v = linear.selector_entries(trains, params, discretisation)
+        if np.any(ch):
+            raise ValueError("post_selector: the model resets variables other than v; use post_selector_sparse")
+    else:
+        b, i, t, v = _selector_entries(trains, params, discretisation)
     out = np.bincount((b * n + i) * T + t, weights=v, minlength=B * n * T)
     return out.reshape(B, n, T).astype(dtype, copy=False)
 
@@ -121,6 +140,8 @@ def post_selector_sparse(trains: list[SpikeTrains], params: LayerParams, dtype=n
     reshaped to (T * B, n_pre)), so ``S @ q_tm.reshape(T * B, -1)`` is the
     (B * n_post, n_pre) stack of all samples' S-PSPs.
     """
+    if params.model is not None:
+        return linear.selector_sparse(trains, params, discretisation, dtype)
     B = len(trains)
     n, T = trains[0].n_neurons, trains[0].n_steps
     b, i, t, v = _selector_entries(trains, params, discretisation)
@@ -142,7 +163,7 @@ def spsp(post: list[SpikeTrains], pre: list[SpikeTrains], params: LayerParams,
         raise ValueError("spsp: pre and post trains have different n_steps")
     B, n_post, n_pre = len(post), post[0].n_neurons, pre[0].n_neurons
     S = post_selector_sparse(post, params, dtype, discretisation) if selector is None else selector
-    q = unit_traces_tm(pre, params, dtype, discretisation).reshape(-1, n_pre)
+    q = _channel_traces(pre, params, dtype, discretisation).reshape(-1, n_pre)
     return np.asarray(S @ q).reshape(B, n_post, n_pre)
 
 
@@ -164,12 +185,12 @@ def layer_spsps(recording: Recording, weights: NetworkWeights, params, dtype=np.
             if tr is not None:
                 layers[k] = tr
     e_ff, e_rec = [None], [None]
-    traces = {}                    # (layer, tau_m, tau_s) -> (T * B, n) traces, shared between uses
+    traces = {}                    # (layer, dynamics) -> (T [* C] * B, n) traces, shared between uses
 
     def q_of(layer, p):
-        key = (layer, p.tau_m, p.tau_s)
+        key = (layer, p.tau_m, p.tau_s, p.model, p.constants)
         if key not in traces:
-            q = unit_traces_tm(layers[layer], p, dtype, discretisation)
+            q = _channel_traces(layers[layer], p, dtype, discretisation)
             traces[key] = q.reshape(-1, layers[layer][0].n_neurons)
         return traces[key]
 
@@ -179,7 +200,7 @@ def layer_spsps(recording: Recording, weights: NetworkWeights, params, dtype=np.
         S = post_selector_sparse(layers[k], p, dtype, discretisation)
         n_post = layers[k][0].n_neurons
         e_ff.append(np.asarray(S @ q_of(k - 1, p)).reshape(B, n_post, -1))
-        traces.pop((k - 2, p.tau_m, p.tau_s), None)
+        traces.pop((k - 2, p.tau_m, p.tau_s, p.model, p.constants), None)
         lw = weights.layers[k - 1]
         if lw.rec is not None:
             er = np.asarray(S @ q_of(k, p)).reshape(B, n_post, n_post)

@@ -44,6 +44,9 @@ def simulate(weights: NetworkWeights, params: list[LayerParams] | LayerParams, i
     from threadpoolctl import threadpool_limits
     disc = as_discretisation(discretisation)
     with threadpool_limits(limits=1, user_api="blas"):   # small per-step products: threads only contend
+        n_layers = len(weights.arch.layers) - 1
+        if any(p.model is not None for p in with_params(params, n_layers)):
+            return _simulate_linear(weights, params, inputs, dtype, disc)
         return _simulate(weights, params, inputs, dtype, disc)
 
 
@@ -86,8 +89,60 @@ def _simulate(weights, params, inputs, dtype, disc) -> Recording:
                 events[k].append((b, i, v[k][b, i]))
                 steps[k].append(np.full(b.size, n, np.int64))
                 v[k][s] = 0.0
+    return _recording(x, arch, events, steps)
+
+
+def _simulate_linear(weights, params, inputs, dtype, disc) -> Recording:
+    """Any linear model (spec 7): state X (B, n, d), ``X' = X P^T`` (v only where not refractory),
+    spikes add ``w c`` to the state of their targets, the reset sets the reset variables to 0."""
+    arch = weights.arch
+    weights.validate()
+    params = with_params(params, len(arch.layers) - 1)
+    x = dense_batch(as_input_batch(inputs, arch.n_inputs), dtype=dtype)
+    B, T, _ = x.shape
+    n_layers = len(weights.layers)
+    systems = [disc.state_propagator(p) for p in params]
+    PT = [P.T.astype(dtype) for P, _, _ in systems]
+    jumps = [c.astype(dtype) for _, c, _ in systems]
+    resets = [r for _, _, r in systems]
+    refr = [disc.refractory_steps(p) for p in params]
+    ffT = [lw.ff.T.astype(dtype) for lw in weights.layers]
+    recT = [None if lw.rec is None else lw.rec.T.astype(dtype) for lw in weights.layers]
+    X = [np.zeros((B, s.size, len(c)), dtype) for s, c in zip(arch.trained, jumps)]
+    last = [np.full((B, s.size), -10 ** 9, np.int64) for s in arch.trained]
+    events = [[] for _ in range(n_layers)]
+    steps = [[] for _ in range(n_layers)]
+    for n in range(T):
+        spk = []
+        for k in range(n_layers):
+            nr = (n - last[k]) >= refr[k]
+            new = X[k] @ PT[k]
+            new[..., 0] = np.where(nr, new[..., 0], X[k][..., 0])
+            X[k] = new
+            s = (X[k][..., 0] > params[k].v_th) & nr
+            last[k][s] = n
+            spk.append(s)
+        below = x[:, n, :]
+        for k in range(n_layers):
+            drive = below @ ffT[k]
+            if recT[k] is not None:
+                drive += spk[k].astype(dtype) @ recT[k]
+            X[k] += drive[..., None] * jumps[k]
+            below = spk[k].astype(dtype)
+        for k in range(n_layers):
+            s = spk[k]
+            if s.any():
+                b, i = np.nonzero(s)
+                events[k].append((b, i, X[k][b, i, 0]))
+                steps[k].append(np.full(b.size, n, np.int64))
+                X[k][b[:, None], i[:, None], np.flatnonzero(resets[k])[None, :]] = 0.0
+    return _recording(x, arch, events, steps)
+
+
+def _recording(x, arch, events, steps) -> Recording:
+    B, T, _ = x.shape
     layers = [[SpikeTrains.from_dense(x[b]) for b in range(B)]]
-    for k in range(n_layers):
+    for k in range(len(events)):
         n_k = arch.trained[k].size
         if events[k]:
             bb = np.concatenate([e[0] for e in events[k]])

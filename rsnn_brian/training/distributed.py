@@ -17,6 +17,7 @@ import Dask.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -29,7 +30,8 @@ import numpy as np
 
 from ..config import TrainConfig
 
-__all__ = ["share_slices", "compute_share", "combine_grads", "engine_settings", "engine_tables",
+__all__ = ["share_slices", "compute_share", "differentiate", "recorded_warnings", "sorted_warnings",
+           "combine_grads", "engine_settings", "n_shares", "engine_tables",
            "DaskExecutor", "parse_dask"]
 
 log = logging.getLogger("rsnn_brian")
@@ -44,10 +46,20 @@ CONNECT_TIMEOUT = 10.0
 # -- what one process computes ---------------------------------------------------------------
 
 def engine_settings(cfg: TrainConfig):
-    """The trainer's EngineSettings for a config (the same on the client and on every worker)."""
+    """The trainer's EngineSettings for a config (the same on the client and on every worker).
+
+    A batch cut into shares is back-propagated one thread per share (the shares are the
+    parallelism); one share (``shares = 1``) uses ``workers`` engine threads.
+    """
     from ..engine import EngineSettings
+    threads = cfg.workers if cfg.shares == 1 and not cfg.dask else 1
     return EngineSettings(option=cfg.gradient, dtype=cfg.engine_dtype, silent_ratio=cfg.silent_ratio,
-                          threads=cfg.workers, recurrent_below=cfg.recurrent_below)
+                          threads=threads, recurrent_below=cfg.recurrent_below)
+
+
+def n_shares(cfg: TrainConfig, dask_workers: int | None = None) -> int:
+    """Shares per batch: ``cfg.shares``, else the Dask workers (when on Dask), else ``cfg.workers``."""
+    return cfg.shares or (dask_workers if dask_workers is not None else cfg.workers)
 
 
 def engine_tables(cfg: TrainConfig, params) -> list:
@@ -71,19 +83,38 @@ def compute_share(sim, weights, params, engine, tables, dataset, indices, epoch:
     ``spikes`` (spike count per layer, summed over the share), ``silent`` (1 if a layer fell silent)
     and ``warnings`` (other warnings: message, category, file, line).
     """
-    from ..engine import SilentLayerWarning, backward
     indices = np.asarray(indices)
     rec = sim.run(weights, dataset.inputs(indices, epoch))
+    with recorded_warnings() as caught:
+        out = differentiate(rec, weights, params, engine, tables, dataset.labels[indices], sample_weight)
+    return {**out, **sorted_warnings(caught)}
+
+
+def differentiate(rec, weights, params, engine, tables, labels, sample_weight) -> dict:
+    """The back-propagation of one simulated share: :func:`compute_share` without the simulation
+    and the warnings (thread-safe: the caller records warnings once, around every thread)."""
+    from ..engine import backward
+    result = backward(rec, weights, params, labels, settings=engine, sample_weight=sample_weight, tables=tables)
+    return {"n": int(len(labels)), "grads": result.grads, "pred": result.predictions, "loss": result.loss,
+            "spikes": [rec.counts(k).sum() for k in range(len(rec.layers))]}
+
+
+@contextlib.contextmanager
+def recorded_warnings():
+    """Record every warning (each SilentLayerWarning, even repeated) into the yielded list."""
+    from ..engine import SilentLayerWarning
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SilentLayerWarning)
-        result = backward(rec, weights, params, dataset.labels[indices], settings=engine,
-                          sample_weight=sample_weight, tables=tables)
+        yield caught
+
+
+def sorted_warnings(caught) -> dict:
+    """``silent`` (how many SilentLayerWarnings) and ``warnings`` (the others) of recorded warnings."""
+    from ..engine import SilentLayerWarning
     silent = sum(issubclass(w.category, SilentLayerWarning) for w in caught)
     other = [(str(w.message), w.category, w.filename, w.lineno) for w in caught
              if not issubclass(w.category, SilentLayerWarning)]
-    return {"n": int(indices.size), "grads": result.grads, "pred": result.predictions, "loss": result.loss,
-            "spikes": [rec.counts(k).sum() for k in range(len(rec.layers))], "silent": silent,
-            "warnings": other}
+    return {"silent": silent, "warnings": other}
 
 
 def combine_grads(shares: list[dict], batch_size: int) -> dict:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..config import TrainConfig
 from ..data.registry import Dataset
 
-__all__ = ["make_simulator", "build_simulator", "evaluate", "progress_bar"]
+__all__ = ["make_simulator", "build_simulator", "evaluate", "progress_bar", "EVAL_BLOCK"]
+
+#: Simulator runs of ``samples_per_run`` samples handed to the simulator at once when evaluating.
+EVAL_BLOCK = 8
 
 log = logging.getLogger("rsnn_brian")
 
@@ -87,18 +91,30 @@ def evaluate(sim, weights, dataset: Dataset, samples_per_run: int, progress: boo
              desc: str = "test") -> dict:
     """Accuracy (%) and predictions (int64, shape (n_samples,)) of ``weights`` on a data set.
 
-    The samples are simulated ``samples_per_run`` at a time; the last layer's spike counts decide.
+    The samples go to the simulator in blocks of ``EVAL_BLOCK`` runs of ``samples_per_run``
+    (a cpp_standalone runner keeps its ``parallel_runs`` binaries busy through a block), the
+    next block's inputs drawn while one runs; the last layer's spike counts decide.
     """
     from ..engine.loss import predict
     out_layer = len(weights.arch.layers) - 1
     preds = np.empty(len(dataset), np.int64)
+    step = samples_per_run * EVAL_BLOCK
+    blocks = [np.arange(a, min(a + step, len(dataset))) for a in range(0, len(dataset), step)]
     bar = progress_bar(len(dataset), desc, progress)
+    drawer = ThreadPoolExecutor(1, thread_name_prefix="rsnn-inputs")
     try:
-        for start in range(0, len(dataset), samples_per_run):
-            idx = np.arange(start, min(start + samples_per_run, len(dataset)))
-            rec = sim.run(weights, dataset.inputs(idx, 0))
+        upcoming = drawer.submit(dataset.inputs, blocks[0], 0)
+        for b, idx in enumerate(blocks):
+            inputs = upcoming.result()
+            if b + 1 < len(blocks):
+                upcoming = drawer.submit(dataset.inputs, blocks[b + 1], 0)
+            if getattr(sim, "takes_on_chunk", False):      # the bar moves as each run ends
+                rec = sim.run(weights, inputs, on_chunk=lambda start, lay: bar.update(len(lay[0])))
+            else:
+                rec = sim.run(weights, inputs)
+                bar.update(idx.size)
             preds[idx] = predict(rec.counts(out_layer))
-            bar.update(idx.size)
     finally:
+        drawer.shutdown(wait=True, cancel_futures=True)
         bar.close()
     return {"accuracy": 100.0 * float(np.mean(preds == dataset.labels)), "predictions": preds}

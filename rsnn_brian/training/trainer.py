@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from ..data.registry import Dataset, load_dataset
 from ..network import parse_architecture
 from . import distributed, simulators
 from .checkpoint import epoch_file_name, load_checkpoint, save_checkpoint
+from .pipeline import SharePipeline
 from .rundir import RunDir
 from .simulators import _close
 
@@ -71,6 +73,7 @@ class Trainer:
         self.rows: list[dict] = []
         self.sim = None
         self.executor = None      # a distributed.DaskExecutor while one is open (cfg.dask)
+        self.pipeline = None      # a SharePipeline (engine threads) while shares run in this process
         self.checkpoints_written = 0
 
     # -- state -------------------------------------------------------------------------------
@@ -124,13 +127,21 @@ class Trainer:
         """Sample order of the 0-based epoch index ``epoch``."""
         return np.random.default_rng([self.cfg.seed, epoch, 101]).permutation(len(self.train_set))
 
-    def step(self, indices: np.ndarray, epoch: int) -> None:
-        """Simulate, back-propagate and update on one mini-batch (``epoch``: 0-based index)."""
+    def step(self, indices: np.ndarray, epoch: int, inputs=None) -> None:
+        """Simulate, back-propagate and update on one mini-batch (``epoch``: 0-based index).
+
+        ``inputs``: the batch's input trains, if drawn already (see :meth:`_train_epoch`).
+        """
         from ..optim import RegularizerSettings, regularizer_gradients
         # shares of the batch, simulated and differentiated here or on Dask workers, summed in order
         shares = [indices[s] for s in distributed.share_slices(indices.size, self.n_shares)]
         if self.executor is not None:
             outs = self.executor.run_batch(self.weights, shares, epoch, self.boost)
+        elif len(shares) > 1:          # each share back-propagated while the others simulate
+            if self.pipeline is None:
+                self.pipeline = SharePipeline(self.n_shares)
+            outs = self.pipeline.run(self.sim, self.weights, self.params, self.engine, self.tables,
+                                     self.train_set, shares, epoch, self.boost[indices], inputs)
         else:
             outs = [distributed.compute_share(self.sim, self.weights, self.params, self.engine, self.tables,
                                               self.train_set, idx, epoch, self.boost[idx]) for idx in shares]
@@ -141,7 +152,7 @@ class Trainer:
         grads = distributed.combine_grads(outs, indices.size)
         if self.cfg.regulariser:
             reg = RegularizerSettings(lam=self.cfg.regulariser_lambda)
-            for name, g in regularizer_gradients(self.weights, reg).items():
+            for name, g in regularizer_gradients(self.weights, reg, self.cfg.regulariser_lambdas_by_array()).items():
                 grads[name] = grads[name] + g
         self.optimizer.step(grads, lr=self.lr_at(epoch))   # masked: absent synapses stay absent
         for idx, out in zip(shares, outs):
@@ -152,8 +163,8 @@ class Trainer:
 
     @property
     def n_shares(self) -> int:
-        """Shares per batch: ``cfg.shares``, else the Dask workers, else 1."""
-        return self.cfg.shares or (self.executor.n_workers if self.executor is not None else 1)
+        """Shares per batch: ``cfg.shares``, else the Dask workers, else ``cfg.workers``."""
+        return distributed.n_shares(self.cfg, self.executor.n_workers if self.executor is not None else None)
 
     def evaluate(self, dataset: Dataset, epoch: int = 0, desc: str = "test") -> dict:
         """Accuracy (%) and predictions on a data set with the current weights (needs ``self.sim``)."""
@@ -184,32 +195,56 @@ class Trainer:
         finally:
             _close(self.sim)
             _close(self.executor)
-            self.sim = self.executor = None
+            _close(self.pipeline)
+            self.sim = self.executor = self.pipeline = None
         return pd.DataFrame(self.rows)
 
     def _train_epoch(self, epoch: int) -> None:
         cfg = self.cfg
+        n = len(self.train_set)
+        bar = simulators.progress_bar(n, f"epoch {epoch + 1}/{cfg.epochs}", self.progress,
+                                      initial=min(self.batch_pos * cfg.batch_size, n))
+        try:
+            seconds = self.run_batches(epoch, bar)
+        finally:
+            bar.close()
+        self._finish_epoch(epoch, seconds)
+
+    def run_batches(self, epoch: int, bar=None) -> float:
+        """The batches of the 0-based epoch ``epoch`` from ``batch_pos`` on, with the checkpoints inside
+        the epoch; returns the epoch's training seconds so far (the epoch's end is :meth:`_finish_epoch`)."""
+        cfg = self.cfg
         order = self.order(epoch)
         n_batches = -(-len(order) // cfg.batch_size)
-        bar = simulators.progress_bar(len(order), f"epoch {epoch + 1}/{cfg.epochs}", self.progress,
-                   initial=min(self.batch_pos * cfg.batch_size, len(order)))
+        batch = lambda b: order[b * cfg.batch_size:(b + 1) * cfg.batch_size]   # noqa: E731
+        # in-process shares: the next batch's inputs are drawn while this one runs (they do not
+        # depend on the weights); Dask workers and a single share draw their own
+        prefetch = self.executor is None and self.n_shares > 1 and cfg.batch_size > 1 and self.batch_pos < n_batches
+        drawer = ThreadPoolExecutor(1, thread_name_prefix="rsnn-inputs") if prefetch else None
+        upcoming = drawer.submit(self.train_set.inputs, batch(self.batch_pos), epoch) if prefetch else None
         t0 = time.perf_counter()
         try:
             while self.batch_pos < n_batches:
-                idx = order[self.batch_pos * cfg.batch_size:(self.batch_pos + 1) * cfg.batch_size]
-                self.step(idx, epoch)
+                idx = batch(self.batch_pos)
+                inputs = upcoming.result() if prefetch else None
+                if prefetch and self.batch_pos + 1 < n_batches:
+                    upcoming = drawer.submit(self.train_set.inputs, batch(self.batch_pos + 1), epoch)
+                self.step(idx, epoch, inputs)
                 self.batch_pos += 1
-                bar.update(idx.size)
-                done = self.partial["pred"] >= 0
-                acc = 100 * np.mean(self.partial["pred"][done] == self.train_set.labels[done])
-                bar.set_postfix(acc=f"{acc:.1f}%", refresh=False)
+                if bar is not None:
+                    bar.update(idx.size)
+                    done = self.partial["pred"] >= 0
+                    acc = 100 * np.mean(self.partial["pred"][done] == self.train_set.labels[done])
+                    bar.set_postfix(acc=f"{acc:.1f}%", refresh=False)
                 if cfg.checkpoint_every and self.batch_pos % cfg.checkpoint_every == 0 and self.batch_pos < n_batches:
                     self.partial["seconds"] += time.perf_counter() - t0
                     t0 = time.perf_counter()
                     self.checkpoint(epoch_end=False)
         finally:
-            bar.close()
-        self._finish_epoch(epoch, self.partial["seconds"] + time.perf_counter() - t0)
+            if drawer is not None:
+                drawer.shutdown(wait=True, cancel_futures=True)
+        self.partial["seconds"] += time.perf_counter() - t0
+        return self.partial["seconds"]
 
     def _finish_epoch(self, epoch: int, train_seconds: float) -> None:
         from ..optim import update_boost_weights
@@ -221,6 +256,9 @@ class Trainer:
         row = {"epoch": epoch + 1, "lr": self.lr_at(epoch), "loss": float(np.mean(self.partial["loss"])),
                "train_accuracy": train_acc, "test_accuracy": test["accuracy"],
                "train_seconds": train_seconds, "test_seconds": time.perf_counter() - t1}
+        row["train_samples_per_s"] = len(labels) / train_seconds if train_seconds > 0 else float("nan")
+        row["test_samples_per_s"] = len(self.test_set) / row["test_seconds"] if row["test_seconds"] > 0 \
+            else float("nan")
         T_s = cfg.n_steps * cfg.dt_seconds
         for k, lay in enumerate(self.arch.layers):
             row[f"rate_layer{k}_hz"] = float(self.partial["rates"][k] / (len(labels) * lay.size * T_s))
@@ -235,9 +273,10 @@ class Trainer:
         self.checkpoint(epoch_end=True)
         metrics = self.rundir.write_metrics(self.rows)
         self.rundir.write_learning_curve(metrics, cfg)
-        log.info("epoch %d/%d: loss %.3f  train %.2f %%  test %.2f %%  (best %.2f %%)  %.0f s",
+        log.info("epoch %d/%d: loss %.3f  train %.2f %%  test %.2f %%  (best %.2f %%)  training %.0f s "
+                 "(%.1f samples/s), test %.0f s (%.1f samples/s)",
                  epoch + 1, cfg.epochs, row["loss"], train_acc, test["accuracy"], row["best_test_accuracy"],
-                 train_seconds)
+                 train_seconds, row["train_samples_per_s"], row["test_seconds"], row["test_samples_per_s"])
 
 
 def check_data(dataset: Dataset, arch) -> None:

@@ -1,4 +1,4 @@
-"""Figures from tidy pandas frames (seaborn). Functions take ``ax=None`` and return the axes."""
+"""Learning curves: a run's, several seeds' against the authors' per-epoch figures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS"]
+__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS", "plot_seed_curves"]
 
 # (dataset, architecture) of this package -> the authors' run it is compared with
 # (rsnn_brian/data/reference/authors_learning_curves.csv: per-epoch figures from the
@@ -90,4 +90,25 @@ def plot_learning_curve(metrics: pd.DataFrame, path: str | Path | None = None, a
         ax.figure.tight_layout()
         ax.figure.savefig(path, dpi=120)
         plt.close(ax.figure)
+    return ax
+
+
+def plot_seed_curves(data: pd.DataFrame, ax=None, y: str = "test accuracy (%)"):
+    """Test accuracy against epochs trained, one line per ``source`` with its mean and s.d. band.
+
+    ``data``: tidy, columns ``epochs trained``, ``y``, ``source`` and ``seed`` (several rows of one
+    source and epoch are several seeds: the band is their s.d.); a source whose name starts with
+    "authors" is drawn dashed.
+    """
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.8))
+    sources = list(dict.fromkeys(data["source"]))
+    dashes = {s: (4, 2) if s.startswith("authors") else "" for s in sources}
+    sns.lineplot(data=data, x="epochs trained", y=y, hue="source", style="source", dashes=dashes,
+                 markers=True, errorbar="sd", ax=ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="small", frameon=False)
     return ax
