@@ -28,7 +28,7 @@ imports, data, built network). Writes a tidy CSV, prints the table and the
 growth figures.
 
     python benchmarks/bench_scaling.py --snntorch-python PY --repeats 2 --out figures/measured/scaling.csv
-    python benchmarks/bench_scaling.py --quick --skip-snntorch --out /tmp/s.csv   # seconds per point
+    python benchmarks/bench_scaling.py --quick --skip-snntorch --out scaling-quick.csv   # seconds per point
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ import platform
 import re
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +28,6 @@ import pandas as pd
 __all__ = ["parser", "Results", "train_conditions", "toml_text", "slug", "quick_config", "shrink", "summarise",
            "training_protocol"]
 
-_VERSIONED = ("rsnn_brian", "numpy", "scipy", "pandas", "brian2", "matplotlib", "seaborn")
 
 
 def parser(doc: str, default_out: str, seeds=(0,)) -> argparse.ArgumentParser:
@@ -67,21 +65,12 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", name).strip("_")
 
 
-def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
 
 class Results:
     """One protocol's results folder: config.toml and manifest.json at the start, CSVs as they come."""
 
     def __init__(self, out, protocol: str, params: dict, seeds, quick: bool, overwrite: bool = False):
-        from rsnn_brian.training.rundir import git_revision
+        from rsnn_brian.training.rundir import git_revision, versions
         self.path = Path(out)
         if self.path.exists() and any(self.path.iterdir()) and not overwrite:
             raise SystemExit(f"{protocol}: results folder {self.path} holds files; choose another --out "
@@ -89,7 +78,7 @@ class Results:
         self.path.mkdir(parents=True, exist_ok=True)
         self.t0 = time.perf_counter()
         self.manifest = {"protocol": protocol, "quick": bool(quick), "seeds": [int(s) for s in seeds],
-                         "versions": _versions(), "git_revision": git_revision(), "command": sys.argv,
+                         "versions": versions(), "git_revision": git_revision(), "command": sys.argv,
                          "platform": platform.platform(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (self.path / "config.toml").write_text(f"# {protocol}{' (--quick)' if quick else ''}\n" + toml_text(params))
         self._write_manifest()

@@ -52,7 +52,7 @@ def git_revision() -> str | None:
     return None
 
 
-def _versions() -> dict:
+def versions() -> dict:
     """Installed versions, read from the package metadata (imports none of them)."""
     out = {"rsnn_brian": __version__, "python": platform.python_version()}
     for name in _VERSIONED:
@@ -68,7 +68,7 @@ def _now() -> str:
 
 
 def manifest(cfg: TrainConfig) -> dict:
-    return {"versions": _versions(), "seed": cfg.seed, "device": cfg.device, "git_revision": git_revision(),
+    return {"versions": versions(), "seed": cfg.seed, "device": cfg.device, "git_revision": git_revision(),
             "command": sys.argv, "platform": platform.platform(), "started": _now()}
 
 
@@ -155,7 +155,7 @@ class RunDir:
             data = {}
         data.setdefault("resumed", []).append(
             {"at": _now(), "command": sys.argv, "epochs_done": done, "epochs_before": epochs_before,
-             "epochs": cfg.epochs, "versions": _versions(), "git_revision": git_revision()})
+             "epochs": cfg.epochs, "versions": versions(), "git_revision": git_revision()})
         self._write(self.manifest_path, json.dumps(data, indent=2))
 
     def write_metrics(self, rows: list[dict]) -> pd.DataFrame:
