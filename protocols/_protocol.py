@@ -104,18 +104,21 @@ def train_conditions(results: Results, conditions: dict, seeds, progress: bool =
     """Train every (condition, seed) with ``rsnn_brian.train``; one package run directory each.
 
     conditions : {name: TrainConfig}. Each run goes to ``runs/<slug(name)>-seed<N>`` and is resumed
-    if it is there already (an interrupted protocol goes on where it stopped). Returns the tidy
-    metrics of all runs (metrics.csv with ``condition`` and ``seed`` columns), also written as
-    ``metrics.csv`` in the results folder.
+    if it is there already (an interrupted protocol goes on where it stopped); a finished run whose
+    config asks for fewer epochs than ``cfg.epochs`` is extended to ``cfg.epochs`` (never shortened).
+    Returns the tidy metrics of all runs (metrics.csv with ``condition`` and ``seed`` columns), also
+    written as ``metrics.csv`` in the results folder.
     """
     import rsnn_brian as rb
+    from rsnn_brian.training.rundir import RunDir
     frames = []
     for name, cfg in conditions.items():
         for seed in seeds:
             run_dir = results.path / "runs" / f"{slug(name)}-seed{seed}"
             resume = (run_dir / "config.toml").is_file()
+            epochs = max(cfg.epochs, RunDir(run_dir).load_config().epochs) if resume else None
             res = rb.train(None if resume else cfg.replace(seed=int(seed)), run_dir, resume=resume,
-                           progress=progress)
+                           progress=progress, epochs=epochs)
             print(f"  {name}, seed {seed}: {res.summary()}", flush=True)
             frames.append(res.metrics.assign(condition=name, seed=int(seed), architecture=cfg.architecture))
     metrics = pd.concat(frames, ignore_index=True)

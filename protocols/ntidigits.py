@@ -8,26 +8,28 @@ log; thresholds 8/8/8/6, tau_m 128 ms) learn them?
 1. the reader (rsnn_brian.data.ntidigits): per utterance of each split its class,
    spikes, events cut at T and last spike step (utterances.csv); spikes per
    channel and class (channels.csv);
-2. the network, ``--train``: trains through ``rsnn_brian.train`` once the
-   package's TrainConfig accepts ``dataset = "ntidigits"`` (not yet: then it
-   says so in one line and stops after the reader part).
+2. the network, ``--train``: the ``ntidigits`` preset (the paper's network and
+   neuron settings) trained through ``rsnn_brian.train``, one run per seed;
+   ``--quick --train`` trains a 20-times smaller network on the synthetic file.
 
 The data: ``n-tidigits.hdf5`` under ``--data-dir`` (default
 $RSNN_BRIAN_DATA/n-tidigits/); the protocol stops with one line if it is absent.
-Runtime: reader about 1 min for the whole file; training (when available) many
-hours; --quick about 1 s (a synthetic file of 22 utterances in the same HDF5 layout).
+Runtime: reader about 1 min for the whole file; training many hours (20 epochs);
+--quick about 1 s (a synthetic file of 22 utterances in the same HDF5 layout),
+a few seconds more with --train.
 
     python protocols/ntidigits.py --data-dir ~/data --out results/ntidigits
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _protocol import Results, parser
+from _protocol import Results, parser, shrink
+
+from rsnn_brian.data.ntidigits import FILE
 
 # -- parameters ----------------------------------------------------------------------------
 N_STEPS = 700                  # T, steps of DT_S
@@ -35,7 +37,6 @@ DT_S = 1e-3                    # bin width, s
 ARCHITECTURE = "64-400-R400-400-11"
 THRESHOLDS = [8.0, 8.0, 8.0, 6.0]
 TAU_M = "128 ms"
-FILE = "n-tidigits.hdf5"
 
 
 def write_synthetic(path: Path, seed: int, per_class: int = 1) -> Path:
@@ -76,37 +77,36 @@ def reader_tables(path: Path):
 def main(argv=None):
     ap = parser(__doc__, "results/ntidigits")
     ap.add_argument("--data-dir", type=Path, help="folder holding n-tidigits/n-tidigits.hdf5 (or the file's folder)")
-    ap.add_argument("--train", action="store_true", help="also train the paper's network (when the package can)")
+    ap.add_argument("--train", action="store_true", help="also train the paper's network (the ntidigits preset)")
+    ap.add_argument("--epochs", type=int, help="epochs of --train (default: the preset's 20)")
     args = ap.parse_args(argv)
     params = {"n_steps": N_STEPS, "dt_s": DT_S, "architecture": ARCHITECTURE, "thresholds": THRESHOLDS,
               "tau_m": TAU_M}
     if args.quick:
         res = Results(args.out, "ntidigits", params | {"data": "synthetic"}, args.seeds[:1], True, args.overwrite)
-        path = write_synthetic(res.path / "synthetic.hdf5", args.seeds[0])
+        (res.path / "synthetic").mkdir(exist_ok=True)
+        path = write_synthetic(res.path / "synthetic" / FILE, args.seeds[0])
     else:
-        root = args.data_dir or (Path(os.environ["RSNN_BRIAN_DATA"]) if "RSNN_BRIAN_DATA" in os.environ else None)
-        cands = [] if root is None else [root / "n-tidigits" / FILE, root / FILE]
-        path = next((p for p in cands if p.is_file()), None)
-        if path is None:
-            raise SystemExit(f"ntidigits: {FILE} not found (looked in {', '.join(map(str, cands)) or 'nothing'}); "
-                             "pass --data-dir")
+        from rsnn_brian.data.ntidigits import find_ntidigits
+        try:
+            path = find_ntidigits(args.data_dir)
+        except FileNotFoundError as e:
+            raise SystemExit(f"ntidigits: {e}; or pass --data-dir") from None
         res = Results(args.out, "ntidigits", params | {"data": str(path)}, args.seeds, False, args.overwrite)
     utt, chan = reader_tables(path)
     res.csv("utterances", utt)
     res.csv("channels", chan)
     print(utt.groupby("split").agg(utterances=("key", "count"), spikes_mean=("spikes", "mean")).round(1).to_string())
     if args.train:
-        from rsnn_brian.config import DATASETS
-        if "ntidigits" not in DATASETS:
-            print("ntidigits: training needs dataset = \"ntidigits\" in rsnn_brian.config (not there yet); "
-                  "reader part done")
-        else:                                      # pragma: no cover - once the package has the entry
-            from _protocol import summarise, train_conditions
+        from _protocol import quick_config, summarise, train_conditions
 
-            import rsnn_brian as rb
-            cfg = rb.TrainConfig(dataset="ntidigits", architecture=ARCHITECTURE, thresholds=THRESHOLDS,
-                                 tau_m=TAU_M, n_steps=N_STEPS, data_dir=str(path.parent))
-            res.csv("summary", summarise(train_conditions(res, {"ntidigits": cfg}, args.seeds)))
+        from rsnn_brian.config import load_preset
+        cfg = load_preset("ntidigits").replace(data_dir=str(path.parent), epochs=args.epochs)
+        if args.quick:          # the synthetic file through a network 20 times smaller, one epoch, T = 60
+            cfg = quick_config(cfg).replace(dataset="ntidigits", data_dir=str(path.parent),
+                                            architecture=shrink(ARCHITECTURE, n_inputs=64))
+        res.csv("summary", summarise(train_conditions(res, {"ntidigits": cfg}, args.seeds[:1] if args.quick
+                                                      else args.seeds)))
     return res.finish()
 
 

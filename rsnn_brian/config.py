@@ -39,7 +39,7 @@ __all__ = ["TrainConfig", "setting", "load_preset", "load_config", "preset_names
            "SECTIONS", "DATASETS", "DEVICES"]
 
 #: Data sets the trainer knows (their inputs and classes: :mod:`rsnn_brian.data.registry`).
-DATASETS = ("builtin", "fashion-mnist", "mnist", "fsdd")
+DATASETS = ("builtin", "fashion-mnist", "mnist", "fsdd", "ntidigits")
 DEVICES = ("cpp_standalone", "runtime", "cuda_standalone", "numpy")
 SECTIONS = ("data", "network", "neuron", "learning", "variants", "run")
 

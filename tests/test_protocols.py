@@ -146,6 +146,24 @@ def test_training_protocols(tmp_path, script):
             assert cfg["gradient"] == name.split()[1]
 
 
+def test_train_conditions_extends_a_finished_run_and_never_shortens_it(tmp_path):
+    from _protocol import Results, quick_config, train_conditions
+
+    from rsnn_brian.config import load_preset
+    cfg = quick_config(load_preset("fashion-mnist-b16")).replace(train_limit=16, test_limit=8)
+    res = Results(tmp_path / "r", "test", {}, [0], quick=True)
+    one = train_conditions(res, {"a": cfg}, [0])
+    assert list(one["epoch"]) == [1]
+    res = Results(tmp_path / "r", "test", {}, [0], quick=True, overwrite=True)
+    two = train_conditions(res, {"a": cfg.replace(epochs=2)}, [0])
+    assert list(two["epoch"]) == [1, 2]
+    assert two["test_accuracy"].iloc[0] == one["test_accuracy"].iloc[0]     # epoch 1 resumed, not retrained
+    assert tomllib.loads((tmp_path / "r" / "runs" / "a-seed0" / "config.toml").read_text())["epochs"] == 2
+    res = Results(tmp_path / "r", "test", {}, [0], quick=True, overwrite=True)
+    again = train_conditions(res, {"a": cfg}, [0])                           # asks for 1: keeps the 2 done
+    assert list(again["epoch"]) == [1, 2]
+
+
 def test_training_protocol_refuses_a_full_folder(tmp_path):
     mod = load_script("protocols", "gradients")
     with pytest.raises(SystemExit, match="holds files"):
@@ -171,9 +189,15 @@ def test_ntidigits_reader(tmp_path, capsys):
     utt = pd.read_csv(out / "utterances.csv")
     assert len(utt) == 22 and set(utt.label) == set(range(11))          # the multi-digit ones are skipped
     from rsnn_brian.data.ntidigits import load_ntidigits
-    trains, labels, _ = load_ntidigits(out / "synthetic.hdf5", "test")
+    trains, labels, _ = load_ntidigits(out / "synthetic" / "n-tidigits.hdf5", "test")
     assert list(utt[utt.split == "test"].spikes) == [t.n_spikes for t in trains]
-    assert "training needs dataset" in capsys.readouterr().out
+    summary = pd.read_csv(out / "summary.csv")                          # --train: the preset, shrunk
+    assert list(summary.condition) == ["ntidigits"] and summary.seeds.iloc[0] == 1
+    cfg = tomllib.loads((out / "runs" / "ntidigits-seed0" / "config.toml").read_text())
+    assert cfg["dataset"] == "ntidigits" and cfg["architecture"] == "64-20-R20-20-11"
+    assert cfg["thresholds"] == [8.0, 8.0, 8.0, 6.0] and cfg["tau_m"] == "128 ms"
+    run = pd.read_csv(out / "runs" / "ntidigits-seed0" / "metrics.csv")
+    assert len(run) == 1 and 0 <= run.test_accuracy.iloc[0] <= 100
     with pytest.raises(SystemExit, match="not found"):
         mod.main(["--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "nt2")])
 

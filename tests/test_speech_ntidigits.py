@@ -74,3 +74,25 @@ def test_load_errors(tmp_path):
         N.load_ntidigits(tmp_path / "other.hdf5")
     with pytest.raises(ValueError, match="split must be"):
         N.load_ntidigits(tmp_path / "other.hdf5", "val")
+
+
+def test_dataset_entry_reads_the_file_under_the_data_root(tmp_path, monkeypatch):
+    from rsnn_brian.config import TrainConfig
+    from rsnn_brian.data.registry import load_dataset
+    (tmp_path / "n-tidigits").mkdir()
+    utt = {"train": {"man-a-1": ([0, 5, 63], [0.0001, 0.0101, 0.0299]), "man-a-o": ([2], [0.005]),
+                     "woman-b-12": ([1], [0.001]), "woman-b-z": ([7, 7], [0.002, 0.0025])},
+           "test": {"man-c-9": ([4], [0.02])}}
+    write_file(tmp_path / "n-tidigits" / N.FILE, utt)
+    cfg = TrainConfig(dataset="ntidigits", architecture="64-8-11", thresholds=[1.0, 1.0], n_steps=20,
+                      data_dir=str(tmp_path))
+    train = load_dataset(cfg, "train")
+    assert (train.n_inputs, train.n_classes, len(train)) == (64, 11, 3)      # the two-digit one is skipped
+    assert list(train.labels) == [1, 10, 0] and train.class_names[10] == "oh"
+    first, _, zero = train.inputs([0, 1, 2])
+    assert list(zip(first.step, first.neuron)) == [(0, 0), (10, 5)]            # 29.9 ms lies past T = 20
+    assert list(zip(zero.step, zero.neuron)) == [(2, 7)]
+    monkeypatch.setenv("RSNN_BRIAN_DATA", str(tmp_path / "n-tidigits"))     # the file at the root itself
+    assert list(load_dataset(TrainConfig(**{**cfg.to_dict(), "data_dir": None}), "test").labels) == [9]
+    with pytest.raises(FileNotFoundError, match="not downloaded automatically"):
+        load_dataset(cfg.replace(data_dir=str(tmp_path / "elsewhere")), "train")

@@ -12,7 +12,7 @@ from rsnn_brian.training import evaluate_run, train
 
 
 def test_every_config_dataset_is_registered():
-    assert dataset_names() == config.DATASETS == ("builtin", "fashion-mnist", "mnist", "fsdd")
+    assert dataset_names() == config.DATASETS == ("builtin", "fashion-mnist", "mnist", "fsdd", "ntidigits")
 
 
 def test_each_data_set_states_inputs_and_classes():
@@ -24,6 +24,8 @@ def test_each_data_set_states_inputs_and_classes():
     assert dataset_info("mnist").class_names == tuple("0123456789")
     fsdd = dataset_info("fsdd")
     assert (fsdd.n_inputs, fsdd.class_names) == (78, tuple("0123456789"))
+    nt = dataset_info("ntidigits")
+    assert (nt.n_inputs, nt.class_names) == (64, ("zero", *"123456789", "oh"))
     for name in dataset_names():
         info = dataset_info(name)
         assert info.name == name and info.description and len(set(info.class_names)) == info.n_classes
@@ -34,7 +36,7 @@ def test_an_unknown_data_set_is_one_clear_line():
         dataset_info("cifar10")
     msg = str(err.value)
     assert "\n" not in msg and "'cifar10'" in msg
-    assert msg.endswith("known: builtin, fashion-mnist, mnist, fsdd")
+    assert msg.endswith("known: builtin, fashion-mnist, mnist, fsdd, ntidigits")
 
 
 def test_load_dataset_takes_a_balanced_subset_and_encodes_on_demand():

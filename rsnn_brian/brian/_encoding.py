@@ -3,9 +3,12 @@
 Input: a NeuronGroup that replays a compact event list. ``spk`` is a 1-D
 TimedArray of absolute spike steps (sample * T + step), neuron-major, each
 neuron's block ended by the sentinel -1; ``ptr`` points every input neuron at
-its next event. Threshold ``spk(ptr*dt) == t_in_timesteps``, reset ``ptr +=
-1``. Per run this moves 8 B per input spike instead of the 8 B per (step x
-input) of a dense 0/1 TimedArray. The list has a fixed capacity (Brian2
+its next event and the integer ``next_t`` holds that event's step. Threshold
+``next_t == t_in_timesteps``, reset ``ptr += 1`` then ``next_t =
+int(spk(ptr*dt))``: the list is read only at a spike, not by every input at
+every step (:func:`first_steps` gives ``next_t`` at the start of a run). Per run
+this moves 8 B per input spike instead of the 8 B per (step x input) of a dense
+0/1 TimedArray. The list has a fixed capacity (Brian2
 compiles the TimedArray's length into the code); a batch that needs more
 rebuilds with twice the capacity.
 
@@ -22,7 +25,7 @@ import numpy as np
 
 from ..spikes import SpikeTrains
 
-__all__ = ["DEFAULT_CAPACITY", "event_list", "initial_capacity", "pad_events", "split_monitors"]
+__all__ = ["DEFAULT_CAPACITY", "event_list", "first_steps", "initial_capacity", "pad_events", "split_monitors"]
 
 #: Input capacity of a build when neither the caller nor a first batch gives one.
 DEFAULT_CAPACITY = 1 << 16
@@ -59,6 +62,11 @@ def event_list(chunk: list[SpikeTrains], n_inputs: int, n_steps: int,
     values = np.full(need, -1.0)
     values[pos] = step.astype(np.float64)
     return values, starts.astype(np.int32)
+
+
+def first_steps(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """``next_t`` of every input neuron at the start of a run: the step of its first event (-1: none)."""
+    return values[ptr].astype(np.int32)
 
 
 def pad_events(values: np.ndarray, capacity: int) -> np.ndarray:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import Architecture, LayerWeights, NetworkWeights
+from ._brian_private import overwrite_timed_array
+from ._encoding import first_steps
 from .model import SYNAPSE_MODEL, neuron_kwargs, sample_reset, synapse_on_pre
 
 __all__ = ["SynapseSet", "BuiltNetwork", "build_network"]
@@ -55,6 +57,12 @@ class BuiltNetwork:
     synapses: list[SynapseSet]
     mons: list
     order_checked: bool = False
+
+    def set_inputs(self, values: np.ndarray, ptr: np.ndarray) -> None:
+        """Runtime mode: the event list of the next run (see :mod:`._encoding`)."""
+        overwrite_timed_array(self.spk, values)
+        self.inp.ptr_[:] = ptr
+        self.inp.next_t_[:] = first_steps(values, ptr)
 
     def n_synapses(self, s: SynapseSet) -> int:
         """The number of synapses of one Synapses object."""
@@ -130,9 +138,11 @@ def build_network(arch: Architecture, configs, masks: dict, dt, n_steps: int, ca
     from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, ms, second
     cap = int(capacity)
     spk = TimedArray(np.full(cap, -1.0), dt=dt, name="rsnn_input_events")
-    inp = NeuronGroup(arch.n_inputs, "ptr : integer", threshold="spk(ptr*dt) == t_in_timesteps",
-                      reset="ptr += 1", clock=clock, name="layer0_input", namespace={"spk": spk})
+    inp = NeuronGroup(arch.n_inputs, "ptr : integer\nnext_t : integer", threshold="next_t == t_in_timesteps",
+                      reset="ptr += 1\nnext_t = int(spk(ptr*dt))", clock=clock, name="layer0_input",
+                      namespace={"spk": spk})
     inp.ptr = cap - 1          # a sentinel: silent until inputs are given
+    inp.next_t = -1
     groups, syn, mons = [inp], [], []
     for k, (spec, cfg) in enumerate(zip(arch.trained, configs), start=1):
         kw = neuron_kwargs(cfg)

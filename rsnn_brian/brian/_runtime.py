@@ -13,7 +13,7 @@ import numpy as np
 
 from ..spikes import SpikeTrains
 from ._backend import Backend, BuildSpec
-from ._brian_private import clear_monitor, overwrite_timed_array, use_runtime_device
+from ._brian_private import clear_monitor, use_runtime_device
 
 __all__ = ["RuntimeBackend"]
 
@@ -40,8 +40,7 @@ class RuntimeBackend(Backend):
         nw, spec = self.network, self.spec
         self.set_prefs(spec)
         use_runtime_device()
-        overwrite_timed_array(nw.spk, values)
-        nw.inp.ptr_[:] = ptr
+        nw.set_inputs(values, ptr)
         for s, w in zip(nw.synapses, vecs):
             s.syn.w_[:] = w
         for mon in nw.mons:

@@ -1,7 +1,7 @@
 """Brian2's cpp_standalone device: compile once, rerun the binary with run_args.
 
 The network is built and compiled once (``build_on_run=False``); every run
-passes the input event list, the pointers and every weight vector as
+passes the input event list, the pointers and first steps and every weight vector as
 ``run_args`` (BRIAN2_NOTES section 3), and deletes their files afterwards.
 Brian2 does not check the size of a dynamic (synaptic) run_args array, so
 every array is checked here. A chunk is always K samples: a last partial
@@ -45,7 +45,7 @@ from ._brian_private import (
     standalone_device,
     write_run_args,
 )
-from ._encoding import pad_events
+from ._encoding import first_steps, pad_events
 
 __all__ = ["StandaloneBackend"]
 
@@ -144,7 +144,8 @@ class StandaloneBackend(Backend):
         values, ptr = events
         nw, cap = self.network, self.spec.capacity
         items = [(nw.spk, pad_events(values, cap), cap, "input event list"),
-                 (nw.inp.ptr, ptr, self.spec.arch.n_inputs, "input pointers")]
+                 (nw.inp.ptr, ptr, self.spec.arch.n_inputs, "input pointers"),
+                 (nw.inp.next_t, first_steps(values, ptr), self.spec.arch.n_inputs, "input first steps")]
         for s, w in zip(nw.synapses, vecs):
             items.append((s.syn.w, w, nw.n_synapses(s), f"layer {s.k} {s.kind} weights"))
         _check_run_args(items)

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..network import NetworkWeights
 from ..spikes import Recording, SpikeTrains, as_input_batch
-from ._brian_private import brian_globals, overwrite_timed_array, use_runtime_device
+from ._brian_private import brian_globals, use_runtime_device
 from ._encoding import _pow2, event_list, split_monitors
 from ._network import build_network
 from .model import configs_for
@@ -194,8 +194,7 @@ def record_network_activity(weights: NetworkWeights, neuron_configs, inputs, n_s
         prefs.core.default_float_dtype = np.float64
         use_runtime_device()
         nw = build_network(arch, configs, masks, dt, n_steps, _pow2(values.size + 1), Clock(dt=dt, name="rsnn_clock"))
-        overwrite_timed_array(nw.spk, values)
-        nw.inp.ptr_[:] = ptr
+        nw.set_inputs(values, ptr)
         for s, w in zip(nw.synapses, nw.weight_vectors(weights)):
             s.syn.w_[:] = w
         states = {k: StateMonitor(nw.groups[k], list(variables), record=idx, when="thresholds", order=-1,

@@ -87,8 +87,9 @@ def spike_probabilities(images, scale: float = 5.5, pixel_max: float = 255.0) ->
 def _draw(p: np.ndarray, n_steps: int, first_step: int, rng: np.random.Generator) -> SpikeTrains:
     """One sample: p (n_inputs,) -> SpikeTrains, vectorised over steps and inputs."""
     raster = rng.random((n_steps - first_step, p.size)) < p
-    step, neuron = np.nonzero(raster)          # row-major: sorted by (step, neuron)
-    return SpikeTrains(neuron, step + first_step, p.size, n_steps)
+    flat = np.flatnonzero(raster)              # row-major: sorted by (step, neuron); half the time of np.nonzero
+    step = flat // p.size
+    return SpikeTrains(flat - step * p.size, step + first_step, p.size, n_steps)
 
 
 def encode_bernoulli(images, n_steps: int, rng: np.random.Generator, *, scale: float = 5.5,

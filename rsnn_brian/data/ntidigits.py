@@ -33,11 +33,16 @@ import numpy as np
 
 from ..spikes import SpikeTrains
 
-__all__ = ["N_CHANNELS", "DIGIT_CLASSES", "digit_class", "bin_events", "load_ntidigits"]
+__all__ = ["N_CHANNELS", "DIGIT_CLASSES", "CLASS_NAMES", "FILE", "find_ntidigits", "digit_class", "bin_events",
+           "load_ntidigits"]
 
 N_CHANNELS = 64
+#: The distributed file's name; :func:`find_ntidigits` looks for it under the data root.
+FILE = "n-tidigits.hdf5"
 #: label character -> class index
 DIGIT_CLASSES = {"z": 0, **{str(d): d for d in range(1, 10)}, "o": 10}
+#: class index -> name (``zero`` and ``oh`` are the two spoken forms of 0)
+CLASS_NAMES = ("zero", *map(str, range(1, 10)), "oh")
 
 
 def _h5py():
@@ -46,6 +51,23 @@ def _h5py():
     except ImportError as e:
         raise ImportError("reading N-TIDIGITS needs h5py: pip install h5py") from e
     return h5py
+
+
+def find_ntidigits(data_dir=None) -> Path:
+    """``n-tidigits.hdf5`` under the data root (``data_dir``, else ``$RSNN_BRIAN_DATA``, else
+    ``~/.cache/rsnn_brian/data``): in ``n-tidigits/`` or at the root itself.
+
+    The file is not downloaded (it is distributed by its authors on request); a missing file is a
+    one-line FileNotFoundError that names the places looked in.
+    """
+    from .._io import data_root
+    root = data_root(data_dir)
+    cands = [root / "n-tidigits" / FILE, root / FILE]
+    for p in cands:
+        if p.is_file():
+            return p
+    raise FileNotFoundError(f"N-TIDIGITS: {FILE} not found (looked in {cands[0]} and {cands[1]}); it is not "
+                            "downloaded automatically: put the distributed file there or set data_dir")
 
 
 def digit_class(label: str) -> int:

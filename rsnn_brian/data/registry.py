@@ -13,8 +13,9 @@ nothing above this module writes a class count or an input size.
     >>> load_dataset(TrainConfig(dataset="builtin", test_limit=50), "test").n_classes
     10
 
-The image loaders need nothing beyond NumPy; the speech wing (``fsdd``) is
-imported only when that data set is loaded.
+The image loaders need nothing beyond NumPy; the speech wing (``fsdd``) and the
+N-TIDIGITS reader (``ntidigits``, needs h5py) are imported only when their data set
+is loaded.
 """
 
 from __future__ import annotations
@@ -110,6 +111,13 @@ def _read_fsdd(cfg, split: str):
                             data_dir=cfg.data_dir, enc=SpeechEncoding(n_steps=cfg.n_steps))
 
 
+def _read_ntidigits(cfg, split: str):
+    from .ntidigits import find_ntidigits, load_ntidigits
+    trains, labels, _ = load_ntidigits(find_ntidigits(cfg.data_dir), split, n_steps=cfg.n_steps,
+                                       dt=cfg.seconds("dt"))
+    return trains, labels
+
+
 def _fixed_trains(cfg, split: str, trains):
     return lambda idx, epoch: [trains[i] for i in idx]
 
@@ -138,6 +146,10 @@ for _info in (
     DatasetInfo("fsdd", 78, DIGITS,
                 "Free Spoken Digit Dataset, cochleagram + BSA spikes (78 channels)",
                 _read_fsdd, _fixed_trains),
+    # the single-digit task of N-TIDIGITS18 (silicon cochlea, 64 channels): 11 classes, 'zero' and 'oh' apart
+    DatasetInfo("ntidigits", 64, ("zero", *DIGITS[1:], "oh"),
+                "N-TIDIGITS18 single digits, CochleaAMS1b address events in 1 ms bins (64 channels)",
+                _read_ntidigits, _fixed_trains),
 ):
     register_dataset(_info)
 
