@@ -13,22 +13,22 @@ spec. Every variant is an option of the package (nothing is patched):
                      --effect-ratio brian2, the tables; NumPy device; use with
                      --refractory "3 ms" (their 2 held steps: then it steps like
                      ``rsnn_brian.engine.neuron.AUTHORS``)
-  --autapses         reservoir self-connections (their grid loop includes a == b,
-                     probability c): ``init_weights(..., autapses=True)``
-  --dale             reservoir weights start +1 from excitatory and -1 from
-                     inhibitory neurons (their first commit, which wrote the log),
-                     not U(-1, 1)
   --tables A B C     effect-ratio tables per layer from files of quartic rows
                      (e.g. the first commit's p_Tau_64_400.txt for the hidden and
                      output layers, p_Tau_64_600.txt for the reservoir)
+  --autapses         reservoir self-connections (their grid loop includes a == b,
+                     probability c): TrainConfig ``autapses = true``
+  --dale             reservoir weights start +1 from excitatory and -1 from
+                     inhibitory neurons (their first commit, which wrote the log),
+                     not U(-1, 1): TrainConfig ``reservoir_weights = "dale"``
   --freeze NAMES     keep these weight arrays fixed (e.g. ff1), to see what each
-                     layer's learning contributes
+                     layer's learning contributes: TrainConfig ``frozen``
   --recurrent-below, --silent-ratio, --refractory, --effect-ratio, --gradient,
   --no-regulariser:  package settings (TrainConfig fields)
 
-The first five are package functions without a TrainConfig field yet; they are
-set on the Trainer object before training (its engine settings, tables,
-initial weights, optimiser masks, simulator).
+--euler and --tables are package functions without a TrainConfig field; they
+are set on the Trainer object before training (its engine settings, tables and
+simulator). Every other flag is a TrainConfig field.
 
 Prints the running training accuracy every 2,000 samples and the test accuracy
 at the end, and writes them to a results folder (config.toml, manifest.json,
@@ -72,25 +72,6 @@ class _NumpySimulator:
         pass
 
 
-def _initial_weights(tr, cfg, autapses: bool):
-    """Redraw the trainer's initial weights as it drew them (same seed), with or without
-    reservoir self-connections, into its arrays in place (the optimiser holds views).
-    Returns the inhibitory flags of the first reservoir layer (None if there is none)."""
-    from rsnn_brian.connectivity import init_weights_with_types
-    w, types = init_weights_with_types(tr.arch, np.random.default_rng(cfg.seed), recurrent=cfg.recurrent,
-                                       autapses=autapses)
-    for new, old in zip(w.layers, tr.weights.layers):
-        if not np.array_equal(new.ff, old.ff):
-            raise SystemExit("authors_variants: the trainer no longer draws its initial weights with "
-                             "init_weights(arch, default_rng(seed), recurrent); update _initial_weights")
-        if old.rec is not None:
-            old.rec[...] = new.rec
-            old.rec_mask[...] = new.rec_mask
-    tr.weights.allow_autapses = autapses
-    tr.weights.validate()
-    return next((t for t in types if t is not None), None)
-
-
 def main(argv=None):
     ap = parser(__doc__, "results/authors_variants")
     ap.add_argument("--train-limit", type=int, default=5000)
@@ -120,14 +101,14 @@ def main(argv=None):
     from rsnn_brian.config import load_preset
     from rsnn_brian.engine import resolve_tables
     from rsnn_brian.engine.effect_ratio import EffectRatioTable
-    from rsnn_brian.optim import Adam
     from rsnn_brian.training import Trainer, _close, make_simulator
 
     cfg = load_preset("fashion-mnist").replace(
         train_limit=a.train_limit, test_limit=a.test_limit, epochs=1, batch_size=a.batch_size, lr=a.lr,
         device=a.device, seed=a.seed, refractory=a.refractory, effect_ratio=a.effect_ratio,
         silent_ratio=a.silent_ratio, recurrent_below=a.recurrent_below, gradient=a.gradient,
-        regulariser=not a.no_regulariser)
+        regulariser=not a.no_regulariser, autapses=a.autapses, reservoir_weights="dale" if a.dale else None,
+        frozen=a.freeze or None)
     if a.quick:
         cfg = quick_config(cfg).replace(device="numpy")
     variant = {k: str(v) for k, v in vars(a).items()
@@ -140,25 +121,10 @@ def main(argv=None):
         tr.engine = dataclasses.replace(tr.engine, discretisation=disc)      # S-PSPs in the same update
         if a.effect_ratio == "brian2":          # tables in this update (the authors' tables are their own)
             tr.tables = resolve_tables(None, tr.params, cfg.n_steps, discretisation=disc)[1:]
-    inhibitory = _initial_weights(tr, cfg, a.autapses) if (a.autapses or a.dale) else None
-    if a.dale:
-        if inhibitory is None:
-            raise SystemExit("--dale: the network has no reservoir layer")
-        lw = next(lw for lw in tr.weights.layers if lw.rec is not None and lw.rec_trainable)
-        sign = np.where(inhibitory, -1.0, 1.0)[None, :]            # by the presynaptic neuron's type
-        lw.rec[...] = np.where(lw.rec_mask, sign, 0.0)              # in place: the optimiser holds views
     if a.tables:
         if len(a.tables) != len(tr.tables):
             raise SystemExit(f"--tables: need {len(tr.tables)} files, one per layer with incoming weights")
         tr.tables = [EffectRatioTable(np.loadtxt(p)) for p in a.tables]
-    frozen = [s for s in a.freeze.split(",") if s]
-    unknown = set(frozen) - set(tr.weights.trainable())
-    if unknown:
-        raise SystemExit(f"--freeze: unknown weights {sorted(unknown)}; have {sorted(tr.weights.trainable())}")
-    if frozen:        # a fresh optimiser (no step taken yet) whose masks hold the frozen arrays fixed
-        masks = dict(tr.weights.trainable_masks())
-        masks.update({k: np.zeros(tr.weights.trainable()[k].shape, bool) for k in frozen})
-        tr.optimizer = Adam(tr.weights.trainable(), tr.optimizer.settings, masks=masks)
 
     tr.sim = _NumpySimulator(tr.params, disc) if disc is not None else make_simulator(cfg, tr.arch, tr.params)
     order, B, t0 = tr.order(0), cfg.batch_size, time.perf_counter()

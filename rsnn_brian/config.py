@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .defaults import N_STEPS, NEURON_DEFAULTS
 from .models import PER_LAYER, layer_neurons, per_layer_text
-from .network import LayerParams, layer_params_in_steps, parse_architecture
+from .network import LayerParams, layer_params_in_steps, parse_architecture, parse_array_names, trained_array_names
 from .units import parse_time
 
 __all__ = ["TrainConfig", "setting", "load_preset", "load_config", "preset_names", "preset_description",
@@ -111,6 +111,8 @@ class TrainConfig:
                                               "--regulariser-lambda, e.g. 'ff1=0.1' or 'ff1=0.1,rec2=0' (arrays "
                                               "ff<k>, rec<k> for recurrent layer k; 0: none on that array)")
     boosting: bool = setting(True, "learning", "boost misclassified samples after each epoch")
+    frozen: str | None = setting(None, "learning", "weight arrays held at their initial values, e.g. 'ff1' or "
+                                 "'ff1,rec2' (what the other layers learn without them)")
     # variants of the authors' code (docs/investigations.md)
     effect_ratio: str = setting("brian2", "variants", "effect-ratio tables in Brian2's discretisation or the "
                                 "authors'", choices=("brian2", "authors"))
@@ -119,6 +121,11 @@ class TrainConfig:
     recurrent_below: str = setting("spec", "variants", "error sent below a recurrent layer: 'spec' or "
                                    "'authors' (their Reservoir.cu order; needs gradient 'reference')",
                                    choices=("spec", "authors"))
+    autapses: bool = setting(False, "variants", "recurrent layers may connect a neuron to itself (the authors' "
+                             "grid loop; the spec: no)")
+    reservoir_weights: str = setting("uniform", "variants", "initial reservoir weights: 'uniform' U(-1, 1) "
+                                     "(spec) or 'dale' (+1 from excitatory, -1 from inhibitory neurons: the "
+                                     "authors' first commit)", choices=("uniform", "dale"))
     # running (execution knobs)
     device: str = setting("cpp_standalone", "run", "simulator: Brian2 cpp_standalone, runtime, "
                           "cuda_standalone, or the NumPy reference", choices=DEVICES)
@@ -150,6 +157,8 @@ class TrainConfig:
             object.__setattr__(self, name, per_layer_text(getattr(self, name)))
         if isinstance(self.regulariser_lambdas, dict):      # a TOML table: [learning.regulariser_lambdas]
             object.__setattr__(self, "regulariser_lambdas", _lambdas_text(self.regulariser_lambdas))
+        if isinstance(self.frozen, (list, tuple)):          # a TOML list of names
+            object.__setattr__(self, "frozen", ",".join(map(str, self.frozen)))
         for f in fields(self):
             object.__setattr__(self, f.name, _check_field(f, hints[f.name], getattr(self, f.name)))
         if not parse_time(self.dt, "dt") > 0:
@@ -164,6 +173,12 @@ class TrainConfig:
         if isinstance(self.regulariser_lambdas, str):
             object.__setattr__(self, "regulariser_lambdas",
                                _lambdas_text(parse_lambdas(self.regulariser_lambdas, arch)))
+        if self.frozen is not None:
+            object.__setattr__(self, "frozen", ",".join(parse_array_names(self.frozen, arch, "frozen")) or None)
+        if self.reservoir_weights == "dale" and not (self.recurrent == "reservoir" and
+                                                      any(s.kind == "recurrent" for s in arch.layers)):
+            raise ValueError(f"reservoir_weights = 'dale' needs a reservoir layer (recurrent = 'reservoir' and an "
+                             f"R layer); {self.architecture} with recurrent = {self.recurrent!r} has none")
         if len(self.thresholds) == 1:
             object.__setattr__(self, "thresholds", self.thresholds * n_layers)
         elif len(self.thresholds) != n_layers:
@@ -212,6 +227,10 @@ class TrainConfig:
     def layer_params(self) -> list[LayerParams]:
         """Dimensionless per-layer neuron parameters in steps (the NumPy engine's units)."""
         return layer_params_in_steps(self.layer_neurons(), self.dt_seconds)
+
+    def frozen_arrays(self) -> list[str]:
+        """The names of the weight arrays held fixed (``frozen``), in the architecture's order."""
+        return [] if self.frozen is None else self.frozen.split(",")
 
     def regulariser_lambdas_by_array(self) -> dict[str, float]:
         """The per-array lambda overrides (array name -> lambda); empty when none are set."""
@@ -294,9 +313,7 @@ def _number(name: str, val, typ, meta):
 
 def parse_lambdas(text: str, arch) -> dict[str, float]:
     """``'ff1=0.1,rec2=0'`` -> ``{'ff1': 0.1, 'rec2': 0.0}``, names checked against ``arch``."""
-    n = len(arch.layers) - 1
-    names = [f"ff{k}" for k in range(1, n + 1)]
-    names += [f"rec{k}" for k in range(1, n + 1) if arch.layers[k].kind == "recurrent"]
+    names = trained_array_names(arch)
     out = {}
     for part in (p.strip() for p in text.split(",")):
         name, sep, value = (x.strip() for x in part.partition("="))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .network import LATERAL_WEIGHT, Architecture, LayerWeights, NetworkWeights, parse_architecture
 
-__all__ = ["grid_shape", "reservoir_mask", "init_weights", "init_weights_with_types",
+__all__ = ["grid_shape", "reservoir_mask", "init_weights", "init_weights_with_types", "initial_weights",
            "RESERVOIR_C", "RESERVOIR_LAMBDA", "RESERVOIR_INHIBITORY_FRACTION", "KNOWN_GRIDS"]
 
 # Reservoir connection probabilities c[(pre_is_inh, post_is_inh)] (spec section 1,
@@ -133,3 +133,26 @@ def init_weights(arch: Architecture | str, rng: np.random.Generator,
     fixed lateral inhibition of weight :data:`rsnn_brian.network.LATERAL_WEIGHT`.
     """
     return init_weights_with_types(arch, rng, recurrent, low, high, autapses)[0]
+
+
+def initial_weights(arch: Architecture | str, seed: int, recurrent: str = "reservoir", autapses: bool = False,
+                    reservoir_weights: str = "uniform") -> NetworkWeights:
+    """The weights a training run starts from: :func:`init_weights` with ``default_rng(seed)``.
+
+    ``reservoir_weights``: 'uniform' (U(-1, 1), the spec) or 'dale': every existing synapse of a
+    reservoir layer starts at +1 from an excitatory and -1 from an inhibitory presynaptic neuron
+    (the authors' first commit); the draws are the same either way, so the feed-forward weights
+    and the masks do not depend on it.
+    """
+    if reservoir_weights not in ("uniform", "dale"):
+        raise ValueError(f"reservoir_weights must be 'uniform' or 'dale', got {reservoir_weights!r}")
+    weights, types = init_weights_with_types(arch, np.random.default_rng(seed), recurrent=recurrent,
+                                             autapses=autapses)
+    if reservoir_weights == "dale":
+        reservoirs = [(lw, inh) for lw, inh in zip(weights.layers, types) if inh is not None]
+        if not reservoirs:
+            raise ValueError(f"reservoir_weights = 'dale': {weights.arch} with recurrent = {recurrent!r} "
+                             "has no reservoir layer")
+        for lw, inh in reservoirs:          # by the presynaptic neuron's type (columns are pre)
+            lw.rec[...] = np.where(lw.rec_mask, np.where(inh, -1.0, 1.0)[None, :], 0.0)
+    return weights

@@ -24,7 +24,8 @@ from .units import parse_time, to_steps, whole_steps
 
 __all__ = [
     "LayerSpec", "LayerParams", "LayerWeights", "Architecture", "NetworkWeights",
-    "parse_architecture", "with_params", "layer_params_in_steps", "LATERAL_WEIGHT",
+    "parse_architecture", "with_params", "layer_params_in_steps", "LATERAL_WEIGHT", "trained_array_names",
+    "parse_array_names",
 ]
 
 #: Fixed lateral inhibition between output neurons (spec section 1).
@@ -331,3 +332,20 @@ def with_params(params: list[LayerParams] | LayerParams, n_layers: int) -> list[
         raise ValueError(f"need LayerParams for {n_layers} layers, got {len(params)}")
     return params
 
+
+def trained_array_names(arch) -> list[str]:
+    """The trained weight arrays of ``arch``: ``ff<k>`` for every layer k with incoming weights, ``rec<k>``
+    for every recurrent layer k."""
+    n = len(arch.layers) - 1
+    return [f"ff{k}" for k in range(1, n + 1)] + [f"rec{k}" for k in range(1, n + 1)
+                                                  if arch.layers[k].kind == "recurrent"]
+
+
+def parse_array_names(text: str, arch, what: str) -> list[str]:
+    """``'ff1, rec2'`` -> ``['ff1', 'rec2']`` in ``arch``'s order, each a trained array of ``arch``."""
+    names = trained_array_names(arch)
+    given = [p.strip() for p in str(text).split(",") if p.strip()]
+    for name in given:
+        if name not in names:
+            raise ValueError(f"{what}: {name!r} is not a trained array of {arch}; arrays: {', '.join(names)}")
+    return [n for n in names if n in given]

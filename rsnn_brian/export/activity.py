@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..brian.record import VARIABLES, ActivityRecording, record_network_activity
 from ..config import TrainConfig
 from ..network import NetworkWeights
@@ -28,10 +26,9 @@ __all__ = ["record_activity", "ActivityRecording", "initial_weights"]
 
 def initial_weights(cfg: TrainConfig) -> NetworkWeights:
     """The weights a run of ``cfg`` starts from (the trainer draws them from ``default_rng(seed)``)."""
-    from ..connectivity import init_weights
-    from ..network import parse_architecture
-    return init_weights(parse_architecture(cfg.architecture), np.random.default_rng(cfg.seed),
-                        recurrent=cfg.recurrent)
+    from ..connectivity import initial_weights
+    return initial_weights(cfg.architecture, cfg.seed, recurrent=cfg.recurrent, autapses=cfg.autapses,
+                           reservoir_weights=cfg.reservoir_weights)
 
 
 def _brian_params(cfg: TrainConfig):

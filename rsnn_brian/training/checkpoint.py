@@ -60,7 +60,9 @@ def load_checkpoint(path):
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"checkpoint {path} has format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT}")
     arch = parse_architecture(meta["architecture"])
-    weights = NetworkWeights.from_arrays(arch, {k[2:]: v for k, v in data.items() if k.startswith("w/")})
+    autapses = bool((meta.get("config") or {}).get("autapses", False))     # the run's own setting
+    weights = NetworkWeights.from_arrays(arch, {k[2:]: v for k, v in data.items() if k.startswith("w/")},
+                                         allow_autapses=autapses)
     opt = {k[4:]: v for k, v in data.items() if k.startswith("opt/")}
     state = dict(meta)
     state.update({k[6:]: v for k, v in data.items() if k.startswith("state/")})

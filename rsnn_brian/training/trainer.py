@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._io import atomic_savez
 from ..config import TrainConfig
-from ..connectivity import init_weights
+from ..connectivity import initial_weights
 from ..data.registry import Dataset, load_dataset
 from ..network import parse_architecture
 from . import distributed, simulators
@@ -34,12 +34,21 @@ from .pipeline import SharePipeline
 from .rundir import RunDir
 from .simulators import _close
 
-__all__ = ["Trainer", "check_data"]
+__all__ = ["Trainer", "check_data", "optimiser_masks"]
 
 log = logging.getLogger("rsnn_brian")
 
 
 # -- the trainer ------------------------------------------------------------------------------
+
+def optimiser_masks(cfg: TrainConfig, weights) -> dict:
+    """Adam's masks: the existing synapses of each recurrent array, and nothing of a ``frozen`` array."""
+    masks = dict(weights.trainable_masks())
+    trainable = weights.trainable()
+    for name in cfg.frozen_arrays():
+        masks[name] = np.zeros(trainable[name].shape, bool)
+    return masks
+
 
 class Trainer:
     """One run's state and loop. Nothing is written until :meth:`run` (or :meth:`checkpoint`).
@@ -58,9 +67,10 @@ class Trainer:
         self.progress = progress
         self.arch = parse_architecture(cfg.architecture)
         self.params = cfg.layer_params()
-        self.weights = init_weights(self.arch, np.random.default_rng(cfg.seed), recurrent=cfg.recurrent)
-        self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr),
-                              masks=self.weights.trainable_masks())
+        self.weights = initial_weights(self.arch, cfg.seed, recurrent=cfg.recurrent, autapses=cfg.autapses,
+                                       reservoir_weights=cfg.reservoir_weights)
+        self.optimizer = Adam(self.weights.trainable(), AdamSettings(lr=cfg.lr), masks=optimiser_masks(cfg,
+                                                                                                     self.weights))
         self.engine = distributed.engine_settings(cfg)    # cfg.engine_dtype: float32 unless asked
         self.tables = distributed.engine_tables(cfg, self.params)    # effect-ratio tables, cached on disk
         self.train_set = load_dataset(cfg, "train")
