@@ -4,7 +4,7 @@ Question: how many ms per sample does one forward pass of 784-400-R400-10
 (T = 400 steps of 1 ms, Fashion-MNIST Bernoulli inputs with p = pixel /
 (5.5 * 255) per step, spec section 6) cost in each Brian2 device, and how far
 is that from the dense float64 NumPy pass (rsnn_brian.reference.simulate, BLAS
-limited to one thread: benchmarks/_measure.py) of the same network? Target:
+on FLOOR_BLAS_THREADS = 2 threads: benchmarks/_measure.py) of the same network? Target:
 best Brian2 path within 2x of the floor, peak memory < 2 GB at batch 64.
 
 Layout per device: one network, K = batch size samples back to back per run
