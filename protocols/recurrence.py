@@ -7,7 +7,9 @@ learning rate, seeds, data): the paper's 784-400-R400-10, the same with a
 feed-forward second layer 784-400-400-10, and the shallow 784-400-10.
 Thresholds 20 per hidden layer and 15 at the output, tau_m 64 ms, T = 400; the
 ``fashion-mnist-b16`` settings (batch 16, eta_0 0.004, no regulariser), 3
-epochs; ``--train-limit`` for a cheaper subset.
+epochs; ``--epochs`` for fewer (or more), ``--train-limit`` for a cheaper subset,
+``--networks`` to train only some of the three (by the first word of the name:
+``recurrent``, ``feed-forward``, ``shallow``).
 
 Writes metrics.csv, summary.csv (final and best test accuracy per network,
 mean and s.d. over seeds) and one run directory per (network, seed).
@@ -15,6 +17,7 @@ Runtime: full about 5 h per seed on 2 cores (all of Fashion-MNIST); --quick
 about 5 s (built-in subset, networks 20 times smaller, T 60).
 
     python protocols/recurrence.py --seeds 0 1 2 --out results/recurrence
+    python protocols/recurrence.py --epochs 1 --networks feed-forward shallow --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -32,13 +35,22 @@ PRESET = "fashion-mnist-b16"                   # batch 16, eta_0 0.004, no regul
 
 def conditions(args):
     import rsnn_brian as rb
-    base = rb.load_preset(PRESET).replace(train_limit=args.train_limit, data_dir=args.data_dir)
-    return {name: base.replace(architecture=arch, thresholds=th) for name, (arch, th) in NETWORKS.items()}
+    base = rb.load_preset(PRESET).replace(train_limit=args.train_limit, data_dir=args.data_dir,
+                                          epochs=args.epochs)
+    keys = {name.split()[0]: name for name in NETWORKS}
+    unknown = sorted(set(args.networks or ()) - set(keys))
+    if unknown:
+        raise SystemExit(f"recurrence.py: unknown network {', '.join(unknown)}; choose from {', '.join(keys)}")
+    chosen = [keys[k] for k in args.networks] if args.networks else list(NETWORKS)
+    return {name: base.replace(architecture=NETWORKS[name][0], thresholds=NETWORKS[name][1]) for name in chosen}
 
 
 def extra(ap):
     ap.add_argument("--train-limit", type=int, help="class-balanced training subset (default: all)")
     ap.add_argument("--data-dir", help="data root (default $RSNN_BRIAN_DATA)")
+    ap.add_argument("--epochs", type=int, help=f"epochs per run (default: the {PRESET} preset's)")
+    ap.add_argument("--networks", nargs="+", metavar="NAME",
+                    help="train only these: recurrent, feed-forward, shallow (default: all three)")
 
 
 def main(argv=None):

@@ -322,3 +322,18 @@ def test_record_activity_traces_agree_with_the_spikes(tmp_path):
         rb.record_activity(w, inputs=x, config=cfg, neurons={4: [0]}, target="numpy")
     with pytest.raises(ValueError, match="needs inputs"):
         rb.record_activity(w)
+
+
+def test_recurrence_chooses_networks_and_epochs():
+    import argparse
+    mod = load_script("protocols", "recurrence")
+    ns = argparse.Namespace(train_limit=None, data_dir=None, epochs=1, networks=["shallow", "feed-forward"])
+    conds = mod.conditions(ns)
+    assert list(conds) == ["shallow 784-400-10", "feed-forward 784-400-400-10"]
+    assert [c.epochs for c in conds.values()] == [1, 1]
+    assert conds["shallow 784-400-10"].architecture == "784-400-10"
+    assert list(conds["shallow 784-400-10"].thresholds) == [20.0, 15.0]
+    every = mod.conditions(argparse.Namespace(train_limit=None, data_dir=None, epochs=None, networks=None))
+    assert len(every) == 3 and {c.epochs for c in every.values()} == {3}
+    with pytest.raises(SystemExit, match="unknown network deep"):
+        mod.conditions(argparse.Namespace(train_limit=None, data_dir=None, epochs=None, networks=["deep"]))
