@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS", "plot_seed_curves"]
+__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS", "plot_seed_curves",
+           "plot_conditions"]
 
 # (dataset, architecture) of this package -> the authors' run it is compared with
 # (rsnn_brian/data/reference/authors_learning_curves.csv: per-epoch figures from the
@@ -111,4 +112,26 @@ def plot_seed_curves(data: pd.DataFrame, ax=None, y: str = "test accuracy (%)"):
                  markers=True, errorbar="sd", ax=ax)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_conditions(data: pd.DataFrame, ax=None, x: str = "network", y: str = "test accuracy (%)",
+                    order=None):
+    """One column per condition: every seed as a dot, the mean with its s.d. as a bar beside it.
+
+    ``data``: tidy, one row per (condition, seed), columns ``x`` and ``y``; ``order`` the conditions
+    from left to right (default: as they first appear).
+    """
+    import seaborn as sns
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.8))
+    order = list(order) if order is not None else list(dict.fromkeys(data[x]))
+    sns.stripplot(data=data, x=x, y=y, order=order, color="0.35", size=6, jitter=0.08, ax=ax,
+                  label="one seed")
+    sns.pointplot(data=data, x=x, y=y, order=order, errorbar="sd", color="C3", markers="D",
+                  markersize=5, linestyle="none", capsize=0.08, err_kws={"linewidth": 1.2}, ax=ax, label="mean ± s.d.")
+    handles, labels = ax.get_legend_handles_labels()
+    keep = dict(zip(labels, handles))            # one legend entry per label
+    ax.legend(keep.values(), keep.keys(), fontsize="small", frameon=False)
     return ax
