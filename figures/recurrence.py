@@ -95,8 +95,10 @@ def draw(final: pd.DataFrame, path: Path):
     fig, ax = plt.subplots(figsize=(6, 3.8))
     plot_conditions(data, ax=ax, order=[n.replace(" ", "\n", 1) for n in order])
     epoch = int(final["epochs"].iloc[0])
+    n = final.groupby("network")["seed"].nunique()
+    seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
     ax.set_title(f"Fashion-MNIST, {epoch} epoch{'s' if epoch > 1 else ''}, "
-                 f"{final['seed'].nunique()} seeds (preset fashion-mnist-b16)")
+                 f"{seeds} seeds per network (preset fashion-mnist-b16)")
     ax.set_xlabel("")
     sns.despine(fig)
     fig.tight_layout()
