@@ -7,15 +7,16 @@ version of it that wrote their Fashion-MNIST log, differs from this package's
 spec. Every variant is an option of the package (nothing is patched):
 
   --euler            the authors' update (current decays, then takes the spikes;
-                     v += I / tau_s) as a discretisation value,
-                     ``Discretisation("euler", integration="euler")``, given to the
-                     NumPy simulator, the S-PSPs (identity still exact) and, with
-                     --effect-ratio brian2, the tables; NumPy device; use with
-                     --refractory "3 ms" (their 2 held steps: then it steps like
+                     v += I / tau_s) in the NumPy simulator, the S-PSPs (identity
+                     still exact) and, with --effect-ratio brian2, the tables:
+                     TrainConfig ``discretisation = "euler"`` (needs device
+                     'numpy', which this flag sets); use with --refractory "3 ms"
+                     (their 2 held steps: then it steps like
                      ``rsnn_brian.engine.neuron.AUTHORS``)
   --tables A B C     effect-ratio tables per layer from files of quartic rows
                      (e.g. the first commit's p_Tau_64_400.txt for the hidden and
-                     output layers, p_Tau_64_600.txt for the reservoir)
+                     output layers, p_Tau_64_600.txt for the reservoir):
+                     TrainConfig ``effect_ratio_files``
   --autapses         reservoir self-connections (their grid loop includes a == b,
                      probability c): TrainConfig ``autapses = true``
   --dale             reservoir weights start +1 from excitatory and -1 from
@@ -26,9 +27,8 @@ spec. Every variant is an option of the package (nothing is patched):
   --recurrent-below, --silent-ratio, --refractory, --effect-ratio, --gradient,
   --no-regulariser:  package settings (TrainConfig fields)
 
---euler and --tables are package functions without a TrainConfig field; they
-are set on the Trainer object before training (its engine settings, tables and
-simulator). Every other flag is a TrainConfig field.
+Every flag is a TrainConfig field, so ``rsnn-brian train`` runs the same
+variants (``--discretisation euler --device numpy``, ``--effect-ratio-files``).
 
 Prints the running training accuracy every 2,000 samples and the test accuracy
 at the end, and writes them to a results folder (config.toml, manifest.json,
@@ -42,7 +42,6 @@ accuracy, spikes per sample per layer, seconds; weights.npz). Runtime: full
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -52,24 +51,15 @@ import pandas as pd
 from _protocol import Results, parser, quick_config
 
 
-def _euler():
-    """The authors' update with this package's (Brian2's) refractoriness (``--refractory`` steps)."""
-    from rsnn_brian.engine.neuron import Discretisation
-    return Discretisation("euler", integration="euler")
-
-
-class _NumpySimulator:
-    """The NumPy reference simulator in a given discretisation, behind the runner interface."""
-
-    def __init__(self, params, discretisation):
-        self.params, self.discretisation = params, discretisation
-
-    def run(self, weights, inputs):
-        from rsnn_brian.reference.simulate import simulate
-        return simulate(weights, self.params, inputs, discretisation=self.discretisation)
-
-    def close(self):
-        pass
+def variant_config(cfg, a):
+    """The preset with the flags' settings (every variant is a TrainConfig field)."""
+    return cfg.replace(
+        train_limit=a.train_limit, test_limit=a.test_limit, epochs=1, batch_size=a.batch_size, lr=a.lr,
+        device=a.device, seed=a.seed, refractory=a.refractory, effect_ratio=a.effect_ratio,
+        silent_ratio=a.silent_ratio, recurrent_below=a.recurrent_below, gradient=a.gradient,
+        regulariser=not a.no_regulariser, autapses=a.autapses, reservoir_weights="dale" if a.dale else None,
+        frozen=a.freeze or None, discretisation="euler" if a.euler else None,
+        effect_ratio_files=",".join(map(str, a.tables)) if a.tables else None)
 
 
 def main(argv=None):
@@ -99,34 +89,20 @@ def main(argv=None):
     import tempfile
 
     from rsnn_brian.config import load_preset
-    from rsnn_brian.engine import resolve_tables
-    from rsnn_brian.engine.effect_ratio import EffectRatioTable
     from rsnn_brian.training import Trainer, _close, make_simulator
 
-    cfg = load_preset("fashion-mnist").replace(
-        train_limit=a.train_limit, test_limit=a.test_limit, epochs=1, batch_size=a.batch_size, lr=a.lr,
-        device=a.device, seed=a.seed, refractory=a.refractory, effect_ratio=a.effect_ratio,
-        silent_ratio=a.silent_ratio, recurrent_below=a.recurrent_below, gradient=a.gradient,
-        regulariser=not a.no_regulariser, autapses=a.autapses, reservoir_weights="dale" if a.dale else None,
-        frozen=a.freeze or None)
-    if a.quick:
-        cfg = quick_config(cfg).replace(device="numpy")
+    try:
+        cfg = variant_config(load_preset("fashion-mnist"), a)
+        if a.quick:
+            cfg = quick_config(cfg).replace(device="numpy")
+        tr = Trainer(cfg, Path(tempfile.mkdtemp()), progress=False)     # reads the --tables files
+    except (ValueError, FileNotFoundError) as err:      # a bad flag: one line, no traceback
+        raise SystemExit(f"authors_variants.py: {err}") from None
     variant = {k: str(v) for k, v in vars(a).items()
                if v not in (None, False, "") and k not in ("out", "seeds", "quick", "overwrite")}
     params = variant | {"config." + k: v for k, v in cfg.to_dict().items() if v is not None}
     res = Results(a.out, "authors_variants", params, [a.seed], a.quick, a.overwrite)
-    tr = Trainer(cfg, Path(tempfile.mkdtemp()), progress=False)
-    disc = _euler() if a.euler else None
-    if disc is not None:
-        tr.engine = dataclasses.replace(tr.engine, discretisation=disc)      # S-PSPs in the same update
-        if a.effect_ratio == "brian2":          # tables in this update (the authors' tables are their own)
-            tr.tables = resolve_tables(None, tr.params, cfg.n_steps, discretisation=disc)[1:]
-    if a.tables:
-        if len(a.tables) != len(tr.tables):
-            raise SystemExit(f"--tables: need {len(tr.tables)} files, one per layer with incoming weights")
-        tr.tables = [EffectRatioTable(np.loadtxt(p)) for p in a.tables]
-
-    tr.sim = _NumpySimulator(tr.params, disc) if disc is not None else make_simulator(cfg, tr.arch, tr.params)
+    tr.sim = make_simulator(cfg, tr.arch, tr.params)
     order, B, t0 = tr.order(0), cfg.batch_size, time.perf_counter()
     labels = tr.train_set.labels
     running = []

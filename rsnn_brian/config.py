@@ -32,7 +32,14 @@ from pathlib import Path
 
 from .defaults import N_STEPS, NEURON_DEFAULTS
 from .models import PER_LAYER, layer_neurons, per_layer_text
-from .network import LayerParams, layer_params_in_steps, parse_architecture, parse_array_names, trained_array_names
+from .network import (
+    LayerParams,
+    lambdas_text,
+    layer_params_in_steps,
+    parse_architecture,
+    parse_array_names,
+    parse_lambdas,
+)
 from .units import parse_time
 
 __all__ = ["TrainConfig", "setting", "load_preset", "load_config", "preset_names", "preset_description",
@@ -114,8 +121,15 @@ class TrainConfig:
     frozen: str | None = setting(None, "learning", "weight arrays held at their initial values, e.g. 'ff1' or "
                                  "'ff1,rec2' (what the other layers learn without them)")
     # variants of the authors' code (docs/investigations.md)
-    effect_ratio: str = setting("brian2", "variants", "effect-ratio tables in Brian2's discretisation or the "
-                                "authors'", choices=("brian2", "authors"))
+    effect_ratio: str = setting("brian2", "variants", "effect-ratio tables made in the network's own "
+                                "discretisation ('brian2') or in the authors' update", choices=("brian2", "authors"))
+    effect_ratio_files: str | None = setting(None, "variants", "effect-ratio tables read from text files of quartic "
+                                             "rows (e.g. the authors' p_Tau_64_400.txt), one per layer with incoming "
+                                             "weights, comma-separated; they replace --effect-ratio's tables")
+    discretisation: str = setting("brian2", "variants", "how the neurons are stepped: 'brian2' (exact integration) "
+                                  "or 'euler' (the authors' update: the current decays, then takes the spikes; v += "
+                                  "I / tau_s), in the simulator, the S-PSPs and the tables; 'euler' needs device "
+                                  "'numpy'", choices=("brian2", "euler"))
     silent_ratio: float = setting(0.0, "variants", "pre ratio where a neuron is silent: 0 (spec) or 0.5 (the "
                                   "authors' code)", low=0, high=1)
     recurrent_below: str = setting("spec", "variants", "error sent below a recurrent layer: 'spec' or "
@@ -156,9 +170,10 @@ class TrainConfig:
         for name in PER_LAYER:                                # a TOML list of per-layer values
             object.__setattr__(self, name, per_layer_text(getattr(self, name)))
         if isinstance(self.regulariser_lambdas, dict):      # a TOML table: [learning.regulariser_lambdas]
-            object.__setattr__(self, "regulariser_lambdas", _lambdas_text(self.regulariser_lambdas))
-        if isinstance(self.frozen, (list, tuple)):          # a TOML list of names
-            object.__setattr__(self, "frozen", ",".join(map(str, self.frozen)))
+            object.__setattr__(self, "regulariser_lambdas", lambdas_text(self.regulariser_lambdas))
+        for name in ("frozen", "effect_ratio_files"):          # a TOML list of names or paths
+            if isinstance(getattr(self, name), (list, tuple)):
+                object.__setattr__(self, name, ",".join(map(str, getattr(self, name))))
         for f in fields(self):
             object.__setattr__(self, f.name, _check_field(f, hints[f.name], getattr(self, f.name)))
         if not parse_time(self.dt, "dt") > 0:
@@ -172,13 +187,19 @@ class TrainConfig:
         n_layers = len(arch.layers) - 1
         if isinstance(self.regulariser_lambdas, str):
             object.__setattr__(self, "regulariser_lambdas",
-                               _lambdas_text(parse_lambdas(self.regulariser_lambdas, arch)))
+                               lambdas_text(parse_lambdas(self.regulariser_lambdas, arch)))
         if self.frozen is not None:
             object.__setattr__(self, "frozen", ",".join(parse_array_names(self.frozen, arch, "frozen")) or None)
         if self.reservoir_weights == "dale" and not (self.recurrent == "reservoir" and
                                                       any(s.kind == "recurrent" for s in arch.layers)):
             raise ValueError(f"reservoir_weights = 'dale' needs a reservoir layer (recurrent = 'reservoir' and an "
                              f"R layer); {self.architecture} with recurrent = {self.recurrent!r} has none")
+        if self.discretisation == "euler" and self.device != "numpy":
+            raise ValueError(f"discretisation = 'euler' steps the neurons in the NumPy simulator only (Brian2 "
+                             f"integrates them exactly): set device = 'numpy', not {self.device!r}")
+        if self.effect_ratio_files is not None and len(self.table_files()) != n_layers:
+            raise ValueError(f"effect_ratio_files: {self.architecture} has {n_layers} layers with incoming weights, "
+                             f"got {len(self.table_files())} files")
         if len(self.thresholds) == 1:
             object.__setattr__(self, "thresholds", self.thresholds * n_layers)
         elif len(self.thresholds) != n_layers:
@@ -231,6 +252,10 @@ class TrainConfig:
     def frozen_arrays(self) -> list[str]:
         """The names of the weight arrays held fixed (``frozen``), in the architecture's order."""
         return [] if self.frozen is None else self.frozen.split(",")
+
+    def table_files(self) -> list[str]:
+        """The paths of ``effect_ratio_files`` (empty when unset)."""
+        return [] if self.effect_ratio_files is None else [p.strip() for p in self.effect_ratio_files.split(",")]
 
     def regulariser_lambdas_by_array(self) -> dict[str, float]:
         """The per-array lambda overrides (array name -> lambda); empty when none are set."""
@@ -309,40 +334,6 @@ def _number(name: str, val, typ, meta):
     if high is not None and val > high:
         raise ValueError(f"{name} must be <= {high}, got {val!r}")
     return typ(val)
-
-
-def parse_lambdas(text: str, arch) -> dict[str, float]:
-    """``'ff1=0.1,rec2=0'`` -> ``{'ff1': 0.1, 'rec2': 0.0}``, names checked against ``arch``."""
-    names = trained_array_names(arch)
-    out = {}
-    for part in (p.strip() for p in text.split(",")):
-        name, sep, value = (x.strip() for x in part.partition("="))
-        if not sep or not name or not value:
-            raise ValueError(f"regulariser_lambdas: write NAME=LAMBDA pairs separated by commas, got {text!r}")
-        if name not in names:
-            raise ValueError(f"regulariser_lambdas: {name!r} is not a trained array of {arch}; "
-                             f"arrays: {', '.join(names)}")
-        if name in out:
-            raise ValueError(f"regulariser_lambdas: {name} is given twice in {text!r}")
-        try:
-            lam = float(value)
-        except ValueError:
-            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number, got {value!r}") from None
-        if not (math.isfinite(lam) and lam >= 0):
-            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number >= 0, got {value!r}")
-        out[name] = lam
-    return out
-
-
-def _lambdas_text(lambdas) -> str:
-    """The canonical text of a name -> lambda mapping (or of a parsed text)."""
-    items = lambdas.items() if isinstance(lambdas, dict) else lambdas
-    parts = []
-    for name, lam in items:
-        if isinstance(lam, bool) or not isinstance(lam, (int, float, str)):
-            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number, got {lam!r}")
-        parts.append(f"{name}={lam!r}" if not isinstance(lam, str) else f"{name}={lam}")
-    return ",".join(parts)
 
 
 def _toml_value(val) -> str:

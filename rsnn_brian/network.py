@@ -25,7 +25,7 @@ from .units import parse_time, to_steps, whole_steps
 __all__ = [
     "LayerSpec", "LayerParams", "LayerWeights", "Architecture", "NetworkWeights",
     "parse_architecture", "with_params", "layer_params_in_steps", "LATERAL_WEIGHT", "trained_array_names",
-    "parse_array_names",
+    "parse_array_names", "parse_lambdas", "lambdas_text",
 ]
 
 #: Fixed lateral inhibition between output neurons (spec section 1).
@@ -349,3 +349,37 @@ def parse_array_names(text: str, arch, what: str) -> list[str]:
         if name not in names:
             raise ValueError(f"{what}: {name!r} is not a trained array of {arch}; arrays: {', '.join(names)}")
     return [n for n in names if n in given]
+
+
+def parse_lambdas(text: str, arch) -> dict[str, float]:
+    """``'ff1=0.1,rec2=0'`` -> ``{'ff1': 0.1, 'rec2': 0.0}``, names checked against ``arch``."""
+    names = trained_array_names(arch)
+    out = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not name or not value:
+            raise ValueError(f"regulariser_lambdas: write NAME=LAMBDA pairs separated by commas, got {text!r}")
+        if name not in names:
+            raise ValueError(f"regulariser_lambdas: {name!r} is not a trained array of {arch}; "
+                             f"arrays: {', '.join(names)}")
+        if name in out:
+            raise ValueError(f"regulariser_lambdas: {name} is given twice in {text!r}")
+        try:
+            lam = float(value)
+        except ValueError:
+            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number, got {value!r}") from None
+        if not (math.isfinite(lam) and lam >= 0):
+            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number >= 0, got {value!r}")
+        out[name] = lam
+    return out
+
+
+def lambdas_text(lambdas) -> str:
+    """The canonical text of a name -> lambda mapping (or of a parsed text)."""
+    items = lambdas.items() if isinstance(lambdas, dict) else lambdas
+    parts = []
+    for name, lam in items:
+        if isinstance(lam, bool) or not isinstance(lam, (int, float, str)):
+            raise ValueError(f"regulariser_lambdas: {name}'s lambda must be a number, got {lam!r}")
+        parts.append(f"{name}={lam!r}" if not isinstance(lam, str) else f"{name}={lam}")
+    return ",".join(parts)

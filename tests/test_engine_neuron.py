@@ -65,7 +65,8 @@ def test_values_compare_by_what_they_do_and_are_checked():
     assert Discretisation("another name") == BRIAN2
     assert Discretisation("x", integration="euler", held_steps=2, placement="authors") == AUTHORS
     assert EULER != AUTHORS and EULER != BRIAN2
-    assert DISCRETISATIONS == ("brian2", "authors")
+    assert DISCRETISATIONS == ("brian2", "authors", "euler")
+    assert as_discretisation("euler") == EULER
     assert as_discretisation(None) is BRIAN2 and as_discretisation("authors") is AUTHORS
     assert as_discretisation(EULER) is EULER
     assert {BRIAN2.cache_tag(), AUTHORS.cache_tag(), EULER.cache_tag()} == {"", "_disc-authors",

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..network import LayerParams
 
-__all__ = ["Discretisation", "BRIAN2", "AUTHORS", "DISCRETISATIONS", "AUTHORS_T_REF",
+__all__ = ["Discretisation", "BRIAN2", "AUTHORS", "EULER", "DISCRETISATIONS", "AUTHORS_T_REF",
            "as_discretisation", "propagators", "psp_kernel"]
 
 #: The authors' refractory counter: v is held at 0 for this many steps after a spike.
@@ -171,7 +171,11 @@ class Discretisation:
 BRIAN2 = Discretisation("brian2")
 #: The authors' CUDA/MATLAB loop: Euler steps, v held 2 steps, their spike placement.
 AUTHORS = Discretisation("authors", integration="euler", held_steps=AUTHORS_T_REF, placement="authors")
-_BUILTIN = {"brian2": BRIAN2, "authors": AUTHORS}
+#: The authors' update (the current decays, then takes the spikes; v += I / tau_s) with this
+#: package's refractoriness and spike placement: with a refractory period of 3 steps it holds v
+#: like ``AUTHORS`` (TrainConfig ``discretisation = "euler"``).
+EULER = Discretisation("euler", integration="euler")
+_BUILTIN = {"brian2": BRIAN2, "authors": AUTHORS, "euler": EULER}
 #: Names of the built-in discretisations (accepted wherever a Discretisation is).
 DISCRETISATIONS = tuple(_BUILTIN)
 

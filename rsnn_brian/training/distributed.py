@@ -54,7 +54,7 @@ def engine_settings(cfg: TrainConfig):
     from ..engine import EngineSettings
     threads = cfg.workers if cfg.shares == 1 and not cfg.dask else 1
     return EngineSettings(option=cfg.gradient, dtype=cfg.engine_dtype, silent_ratio=cfg.silent_ratio,
-                          threads=threads, recurrent_below=cfg.recurrent_below)
+                          threads=threads, recurrent_below=cfg.recurrent_below, discretisation=cfg.discretisation)
 
 
 def n_shares(cfg: TrainConfig, dask_workers: int | None = None) -> int:
@@ -63,9 +63,15 @@ def n_shares(cfg: TrainConfig, dask_workers: int | None = None) -> int:
 
 
 def engine_tables(cfg: TrainConfig, params) -> list:
-    """Effect-ratio tables, one per layer with incoming weights (cached on disk)."""
+    """Effect-ratio tables, one per layer with incoming weights: read from ``effect_ratio_files``, else made
+    (cached on disk) in the authors' update (``effect_ratio = 'authors'``) or in the network's own
+    discretisation."""
     from ..engine import resolve_tables
-    return resolve_tables(None, params, cfg.n_steps, discretisation=cfg.effect_ratio)[1:]
+    from ..engine.effect_ratio import read_table_file
+    if cfg.effect_ratio_files is not None:
+        return [read_table_file(path) for path in cfg.table_files()]
+    disc = "authors" if cfg.effect_ratio == "authors" else cfg.discretisation
+    return resolve_tables(None, params, cfg.n_steps, discretisation=disc)[1:]
 
 
 def share_slices(batch_size: int, n_shares: int) -> list[slice]:

@@ -27,12 +27,12 @@ log = logging.getLogger("rsnn_brian")
 class _NumpySimulator:
     """The NumPy reference simulator behind the runner interface (never imports Brian2)."""
 
-    def __init__(self, params):
-        self.params = params
+    def __init__(self, params, discretisation="brian2"):
+        self.params, self.discretisation = params, discretisation
 
     def run(self, weights, inputs):
         from ..reference.simulate import simulate
-        return simulate(weights, self.params, inputs)
+        return simulate(weights, self.params, inputs, discretisation=self.discretisation)
 
     def close(self):
         pass
@@ -47,7 +47,7 @@ def make_simulator(cfg: TrainConfig, arch, params, build_dir=None):
     with ``workers`` > 1 on cpp_standalone the batch is cut into that many runs, started at once.
     """
     if cfg.device == "numpy":
-        return _NumpySimulator(params)
+        return _NumpySimulator(params, cfg.discretisation)
     from ..brian.model import from_config
     from ..brian.runner import Runner
     neuron_configs, dt = from_config(cfg)
