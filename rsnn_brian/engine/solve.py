@@ -60,11 +60,14 @@ def solve_coupled(s: np.ndarray, rec: np.ndarray, mask: np.ndarray, e_rec: np.nd
         order = np.argsort(~fire, axis=1, kind="stable")[:, :m]          # firing first
         valid = np.take_along_axis(fire, order, axis=1)                    # (B, m)
         bi = np.arange(B)[:, None, None]
-        e_sub = np.asarray(e_rec[bi, order[:, :, None], order[:, None, :]], dtype=np.float64)
-        u_sub = rec[order[:, :, None], order[:, None, :]]
         o_sub = np.where(valid, np.take_along_axis(o, order, axis=1), 1).astype(np.float64)
-        pair = valid[:, :, None] & valid[:, None, :]
-        A = np.where(pair, -u_sub * e_sub / (o_sub[:, None, :] * nu), 0.0)
+        # A = where(pair, -u_sub * e_sub / (o_sub * nu), 0), the same operations in place (memory: the
+        # (B, m, m) float64 arrays of the reservoir are the backward pass's largest after the S-PSPs)
+        A = rec[order[:, :, None], order[:, None, :]]                      # u_sub
+        np.negative(A, out=A)
+        A *= e_rec[bi, order[:, :, None], order[:, None, :]].astype(np.float64, copy=False)
+        A /= o_sub[:, None, :] * nu
+        A[~(valid[:, :, None] & valid[:, None, :])] = 0.0
         idx = np.arange(m)
         A[:, idx, idx] += np.where(valid, np.take_along_axis(s, order, axis=1), 1.0)
         r_sub = np.where(valid, np.take_along_axis(rhs, order, axis=1), 0.0)

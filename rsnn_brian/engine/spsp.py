@@ -200,7 +200,8 @@ def layer_spsps(recording: Recording, weights: NetworkWeights, params, dtype=np.
         S = post_selector_sparse(layers[k], p, dtype, discretisation)
         n_post = layers[k][0].n_neurons
         e_ff.append(np.asarray(S @ q_of(k - 1, p)).reshape(B, n_post, -1))
-        traces.pop((k - 2, p.tau_m, p.tau_s, p.model, p.constants), None)
+        for key in [key for key in traces if key[0] == k - 1]:      # layer k-1 has no later use: free its
+            del traces[key]                                         # traces before layer k's are made
         lw = weights.layers[k - 1]
         if lw.rec is not None:
             er = np.asarray(S @ q_of(k, p)).reshape(B, n_post, n_post)
