@@ -168,6 +168,7 @@ def main(argv=None):
             else:
                 for lst, dt in ((fwd, t2 - t1), (bwd, t3 - t2), (upd, t4 - t3)):
                     lst.append(1000 * dt / args.batch)
+            del rec, res, grads        # the trainer keeps no batch's recording into the next step
     tree.__exit__()
     pipeline.close()
     ours_mb = tree.peak_mb        # peak memory of training alone, before the floor's dense float64 input raster

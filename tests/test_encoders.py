@@ -123,3 +123,39 @@ def test_encoder_index_errors():
         enc.encode([2])
     with pytest.raises(ValueError, match="integers"):
         enc.encode([0.5])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_encoder_draws_from_the_pixels_what_the_probabilities_give(dtype):
+    """The encoder keeps the pixels and computes a sample's probabilities when drawing it: the same
+    float64 numbers as spike_probabilities, so the same trains as drawing from the whole array."""
+    from rsnn_brian.data.encoders import _draw
+    x = images(6, seed=3).astype(dtype)
+    s = EncoderSettings(n_steps=60, seed=5)
+    enc = RateEncoder(x, s)
+    p = spike_probabilities(x)
+    assert np.array_equal(enc.probabilities, p)
+    for k in range(6):
+        assert np.array_equal(enc.sample_probabilities(k), p[k])
+        assert enc.train(k) == _draw(p[k], s.n_steps, s.first_step, enc.generator(k))
+    before = enc.train(2)
+    x[2] = 0                                   # the encoder holds a copy
+    assert enc.train(2) == before
+
+
+def test_encoder_holds_uint8_pixels_not_float64_probabilities():
+    import tracemalloc
+    x = images(4000)                            # 3.1 MB of uint8; float64 probabilities would be 25 MB
+    tracemalloc.start()
+    enc = RateEncoder(x)
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(enc) == 4000 and enc.n_inputs == 784
+    assert held < 2 * x.nbytes, f"the encoder holds {held / 1e6:.1f} MB"
+
+
+def test_bad_pixels_far_into_the_set_name_their_sample():
+    x = images(RateEncoder.CHECK_BLOCK + 10).astype(np.float64)
+    x[RateEncoder.CHECK_BLOCK + 3, 4, 5] = np.nan
+    with pytest.raises(ValueError, match=f"first at sample {RateEncoder.CHECK_BLOCK + 3}, input {4 * 28 + 5}"):
+        RateEncoder(x)

@@ -55,6 +55,11 @@ def spike_probabilities(images, scale: float = 5.5, pixel_max: float = 255.0) ->
     wrong shape, NaN/inf, negative values, values above ``pixel_max`` and
     probabilities above 1.
     """
+    return _probabilities(images, scale, pixel_max)
+
+
+def _probabilities(images, scale: float, pixel_max: float, offset: int = 0) -> np.ndarray:
+    """:func:`spike_probabilities`; ``offset``: the index of the first image, for the error messages."""
     x = np.asarray(images)
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) \
             or np.iscomplexobj(x):
@@ -69,7 +74,7 @@ def spike_probabilities(images, scale: float = 5.5, pixel_max: float = 255.0) ->
         raise ValueError(f"images have no pixels (shape {np.shape(images)})")
     if not np.all(np.isfinite(x)):
         bad = np.argwhere(~np.isfinite(x))[0]
-        raise ValueError(f"pixels contain NaN or inf (first at sample {bad[0]}, input {bad[1]})")
+        raise ValueError(f"pixels contain NaN or inf (first at sample {bad[0] + offset}, input {bad[1]})")
     if x.min() < 0:
         raise ValueError(f"pixels must be >= 0, got minimum {x.min()}")
     if x.max() > pixel_max:
@@ -118,18 +123,38 @@ class RateEncoder:
     memory (about 16 bytes per spike, ~0.25 MB per Fashion-MNIST sample at T=400).
     """
 
+    #: Images checked at once when the encoder is made (the float64 copies of a block are temporary).
+    CHECK_BLOCK = 4096
+
     def __init__(self, images, settings: EncoderSettings = EncoderSettings(), cache: bool = False):
         self.settings = settings
-        self.probabilities = spike_probabilities(images, settings.scale, settings.pixel_max)
+        x = np.asarray(images)
+        _probabilities(x if x.ndim < 2 else x[:1], settings.scale, settings.pixel_max)   # shape, dtype errors
+        # the pixels are kept as given (uint8: 1/8 of the float64 probabilities, 330 MB less for the
+        # Fashion-MNIST training set); a sample's probabilities are computed when it is drawn, with the
+        # same operations as spike_probabilities, so the trains are the same
+        self._pixels = np.array(x.reshape(x.shape[0], -1))        # a copy: later edits of images change nothing
+        for a in range(0, len(self._pixels), self.CHECK_BLOCK):
+            _probabilities(self._pixels[a:a + self.CHECK_BLOCK], settings.scale, settings.pixel_max, offset=a)
         self.cache = cache and not settings.redraw
         self._cache: dict[int, SpikeTrains] = {}
 
     def __len__(self) -> int:
-        return self.probabilities.shape[0]
+        return self._pixels.shape[0]
 
     @property
     def n_inputs(self) -> int:
-        return self.probabilities.shape[1]
+        return self._pixels.shape[1]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Every sample's per-step spike probabilities, float64 (n_samples, n_inputs), made on each call."""
+        return spike_probabilities(self._pixels, self.settings.scale, self.settings.pixel_max)
+
+    def sample_probabilities(self, k: int) -> np.ndarray:
+        """Sample ``k``'s per-step spike probabilities, float64 (n_inputs,): row ``k`` of :attr:`probabilities`."""
+        s = self.settings
+        return self._pixels[k].astype(np.float64) / (s.scale * s.pixel_max)
 
     def generator(self, k: int, epoch: int = 0) -> np.random.Generator:
         s = self.settings
@@ -147,7 +172,7 @@ class RateEncoder:
         if self.cache and k in self._cache:
             return self._cache[k]
         s = self.settings
-        tr = _draw(self.probabilities[k], s.n_steps, s.first_step, self.generator(k, epoch))
+        tr = _draw(self.sample_probabilities(k), s.n_steps, s.first_step, self.generator(k, epoch))
         if self.cache:
             self._cache[k] = tr
         return tr
