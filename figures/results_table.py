@@ -35,14 +35,15 @@ EXPERIMENTS = {
                        "fashion_mnist_b16_noreg_seed2_metrics.csv"], "seeds 0, 1, 2",
                       "fashion-mnist 784-400-R400-10", "preset fashion-mnist-b16; authors: batch 1"),
     "mnist": ("784-400-R400-10", [], "", None, "not run yet: python protocols/mnist.py --seeds 0 1 2"),
-    "fsdd official split": ("78-200-R200-200-10", ["fsdd_official_metrics.csv"], "seed 0",
+    "fsdd official split": ("78-200-R200-200-10", ["fsdd_official_metrics.csv", "fsdd_official_seed1_metrics.csv",
+                             "fsdd_official_seed2_metrics.csv"], "seeds 0, 1, 2",
                             "ti46-digits 78-200-R200-200-10", "preset fsdd, batch 8; authors: TI46-Digits"),
     "fsdd speaker held out": ("78-200-R200-200-10",
                               [f"fsdd_speaker_{s}_metrics.csv" for s in
                                ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")],
                               "6 held-out speakers", None, "trained on 5 speakers, tested on the 6th"),
     "n-tidigits": ("64-400-R400-400-11", [], "", "n-tidigits 64-400-R400-400-11",
-                   "not run yet: the package's TrainConfig has no ntidigits entry"),
+                   "not run: needs the N-TIDIGITS data (python protocols/ntidigits.py --train)"),
 }
 
 
