@@ -13,7 +13,7 @@ import pytest
 from rsnn_brian.cli import main as cli_main
 from rsnn_brian.config import TrainConfig
 from rsnn_brian.engine import resolve_tables
-from rsnn_brian.engine.effect_ratio import EffectRatioTable, read_table_file
+from rsnn_brian.engine.effect_ratio import EffectRatioTable, load_reference_table
 from rsnn_brian.engine.neuron import BRIAN2, EULER
 from rsnn_brian.reference.simulate import simulate
 from rsnn_brian.training import Trainer, make_simulator
@@ -104,14 +104,14 @@ def test_effect_ratio_files_bad_input_is_one_line(tmp_path):
     with pytest.raises(ValueError, match="has 3 layers with incoming weights, got 2 files"):
         TrainConfig(**SMALL, effect_ratio_files="a.txt,b.txt")
     with pytest.raises(FileNotFoundError, match="effect-ratio table file .*nope.txt does not exist"):
-        read_table_file(tmp_path / "nope.txt")
+        load_reference_table(tmp_path / "nope.txt")
     bad = tmp_path / "bad.txt"
     bad.write_text("1 2 3\n4 5 6\n")
     with pytest.raises(ValueError, match="bad.txt: .*need rows of 5 numbers"):
-        read_table_file(bad)
+        load_reference_table(bad)
     one = tmp_path / "one.txt"
     one.write_text("0 0 0 1 2\n")
-    assert isinstance(read_table_file(one), EffectRatioTable) and read_table_file(one).n_pre_max == 1
+    assert isinstance(load_reference_table(one), EffectRatioTable) and load_reference_table(one).n_pre_max == 1
     out = tmp_path / "run"
     code = cli_main(["train", "--dataset", "builtin", "--arch", "784-30-R20-10", "--device", "numpy",
                      "--effect-ratio-files", f"{one},{one},{tmp_path / 'missing.txt'}", "--out", str(out)])

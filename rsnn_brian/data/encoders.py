@@ -58,6 +58,11 @@ def spike_probabilities(images, scale: float = 5.5, pixel_max: float = 255.0) ->
     return _probabilities(images, scale, pixel_max)
 
 
+def _scaled(pixels, scale: float, pixel_max: float) -> np.ndarray:
+    """``pixels / (scale * pixel_max)`` in float64: the one formula of a spike probability."""
+    return pixels.astype(np.float64, copy=False) / (scale * pixel_max)
+
+
 def _probabilities(images, scale: float, pixel_max: float, offset: int = 0) -> np.ndarray:
     """:func:`spike_probabilities`; ``offset``: the index of the first image, for the error messages."""
     x = np.asarray(images)
@@ -82,7 +87,7 @@ def _probabilities(images, scale: float, pixel_max: float, offset: int = 0) -> n
                          f"pass uint8 values 0..255 (not rescaled) or set pixel_max")
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale}")
-    p = x / (scale * pixel_max)
+    p = _scaled(x, scale, pixel_max)
     if p.max() > 1:
         raise ValueError(f"spike probability {p.max()} > 1 per step (scale = {scale} < 1); "
                          f"use scale >= 1")
@@ -153,8 +158,7 @@ class RateEncoder:
 
     def sample_probabilities(self, k: int) -> np.ndarray:
         """Sample ``k``'s per-step spike probabilities, float64 (n_inputs,): row ``k`` of :attr:`probabilities`."""
-        s = self.settings
-        return self._pixels[k].astype(np.float64) / (s.scale * s.pixel_max)
+        return _scaled(self._pixels[k], self.settings.scale, self.settings.pixel_max)
 
     def generator(self, k: int, epoch: int = 0) -> np.random.Generator:
         s = self.settings

@@ -42,7 +42,7 @@ from .tables_authors import mean_spsp_grid_authors
 
 __all__ = ["EffectRatioTable", "sample_trains", "pre_marginal", "mean_spsp_grid", "make_table",
            "effect_ratio_table", "load_reference_table", "pre_ratio", "q_matrix", "weighted_q_sum",
-           "self_factor", "model_tag", "TABLE_VERSION", "DISCRETISATIONS", "read_table_file"]
+           "self_factor", "model_tag", "TABLE_VERSION", "DISCRETISATIONS"]
 
 #: Bump when the generator changes so that old cache files are not reused.
 TABLE_VERSION = 2
@@ -266,8 +266,15 @@ def model_tag(params: LayerParams) -> str:
 
 
 def load_reference_table(path: str | Path) -> EffectRatioTable:
-    """Read an authors' text table (N rows of ``c4 c3 c2 c1 c0``)."""
-    return EffectRatioTable(np.loadtxt(path, ndmin=2), meta=(("path", str(path)),))
+    """Read an authors' text table (N rows of ``c4 c3 c2 c1 c0``, one per n_pre = 1..N, their
+    ``p_Tau_*.txt``); a missing or malformed file stops with a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"effect-ratio table file {path} does not exist")
+    try:
+        return EffectRatioTable(np.loadtxt(path, ndmin=2), meta=(("path", str(path)),))
+    except ValueError as err:
+        raise ValueError(f"effect-ratio table file {path}: {err} (need rows of 5 numbers, c4 .. c0)") from None
 
 
 # ---------------------------------------------------------------------------
@@ -325,16 +332,3 @@ def self_factor(wq_sum: np.ndarray, v_th: float, s_min: float | None = None) -> 
     if s_min is not None:
         s = np.where(np.abs(s) < s_min, np.where(s < 0, -s_min, s_min), s)
     return s
-
-
-def read_table_file(path) -> EffectRatioTable:
-    """A table from a text file of quartic rows ``c4 c3 c2 c1 c0``, one row per n_pre = 1..N (the authors'
-    ``p_Tau_*.txt`` files); a missing or malformed file stops with a one-line error."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"effect-ratio table file {path} does not exist")
-    try:
-        rows = np.loadtxt(path, ndmin=2)
-        return EffectRatioTable(rows)
-    except ValueError as err:
-        raise ValueError(f"effect-ratio table file {path}: {err} (need rows of 5 numbers, c4 .. c0)") from None

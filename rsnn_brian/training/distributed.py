@@ -67,9 +67,9 @@ def engine_tables(cfg: TrainConfig, params) -> list:
     (cached on disk) in the authors' update (``effect_ratio = 'authors'``) or in the network's own
     discretisation."""
     from ..engine import resolve_tables
-    from ..engine.effect_ratio import read_table_file
+    from ..engine.effect_ratio import load_reference_table
     if cfg.effect_ratio_files is not None:
-        return [read_table_file(path) for path in cfg.table_files()]
+        return [load_reference_table(path) for path in cfg.table_files()]
     disc = "authors" if cfg.effect_ratio == "authors" else cfg.discretisation
     return resolve_tables(None, params, cfg.n_steps, discretisation=disc)[1:]
 
