@@ -146,6 +146,20 @@ def test_training_protocols(tmp_path, script):
             assert cfg["gradient"] == name.split()[1]
 
 
+def test_mnist_settings_and_epochs():
+    import argparse
+    mod = load_script("protocols", "mnist")
+    ap = argparse.ArgumentParser()
+    mod.extra(ap)
+    (name, cfg), = mod.conditions(ap.parse_args(["--settings", "b16", "--epochs", "7"])).items()
+    assert name == "mnist-b16" and cfg.dataset == "mnist" and cfg.epochs == 7
+    assert cfg.batch_size == 16 and cfg.lr == 0.004 and cfg.regulariser is False
+    (_, paper), = mod.conditions(ap.parse_args([])).items()
+    assert paper.epochs == 3 and paper.batch_size == 1 and paper.regulariser is True
+    with pytest.raises(SystemExit, match="--epochs must be at least 1"):
+        mod.conditions(ap.parse_args(["--epochs", "0"]))
+
+
 def test_train_conditions_extends_a_finished_run_and_never_shortens_it(tmp_path):
     from _protocol import Results, quick_config, train_conditions
 
