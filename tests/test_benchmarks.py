@@ -130,7 +130,7 @@ def test_bench_training_data_dir(tmp_path, monkeypatch):
                                   "benchmarks/bench_speech_encoding.py", "benchmarks/snntorch_bptt.py",
                                   "benchmarks/bench_scaling.py", "benchmarks/_measure.py",
                                   "benchmarks/bench_backward.py", "figures/scaling.py",
-                                  "protocols/speech_utterance.py"])
+                                  "protocols/speech_utterance.py", "benchmarks/blas_kernels.py"])
 def test_no_machine_paths(path):
     text = (ROOT / path).read_text()
     assert not re.search(r"""["'](/work|/home|/tmp|/Users)/""", text), path
@@ -290,3 +290,11 @@ def test_scaling_figure_draws_the_csv(tmp_path):
     pd.DataFrame({"impl": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(SystemExit, match="not a bench_scaling.py CSV"):
         fig_mod.tidy(tmp_path / "bad.csv")
+
+
+def test_blas_kernels_refuses_no_batches(capsys):
+    """benchmarks/blas_kernels.py: fewer than one batch is a one-line usage error, before anything runs."""
+    mod = load_script("benchmarks", "blas_kernels")
+    with pytest.raises(SystemExit):
+        mod.main(["--batches", "0"])
+    assert "--batches must be at least 1" in capsys.readouterr().err

@@ -48,6 +48,11 @@ def test_short_training_learns(tmp_path):
     assert not (run / "checkpoints" / "epoch-000.npz").exists()
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["seed"] == 3 and "brian2" in manifest["versions"]
+    # the float32 sums depend on the BLAS kernel: the manifest names the CPU and the kernel NumPy uses
+    from threadpoolctl import threadpool_info
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    assert [b["architecture"] for b in manifest["blas"]] == [i.get("architecture") for i in blas] and blas
+    assert isinstance(manifest["cpu"], str) and manifest["cpu"]
     on_disk = pd.read_csv(run / "metrics.csv")
     assert {"loss", "train_accuracy", "test_accuracy", "rate_layer1_hz", "train_seconds", "test_seconds",
             "train_samples_per_s", "test_samples_per_s"} <= set(on_disk.columns)

@@ -67,9 +67,32 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; else ``platform.processor()``, which may be empty)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def blas_info() -> list[dict]:
+    """The BLAS libraries NumPy/SciPy loaded: library, version, kernel architecture, threads (threadpoolctl).
+
+    The float32 gradient sums depend on the kernel OpenBLAS picks for the CPU (e.g. ``SkylakeX`` or
+    ``Haswell``), so two runs with the same seed end bit-identical only with the same kernel.
+    """
+    from threadpoolctl import threadpool_info
+    return [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
 def manifest(cfg: TrainConfig) -> dict:
     return {"versions": versions(), "seed": cfg.seed, "device": cfg.device, "git_revision": git_revision(),
-            "command": sys.argv, "platform": platform.platform(), "started": _now()}
+            "command": sys.argv, "platform": platform.platform(), "cpu": cpu_model(), "blas": blas_info(),
+            "started": _now()}
 
 
 class RunDir:
