@@ -21,35 +21,41 @@ from pathlib import Path
 
 import numpy as np
 
-CHILD = r"""
-import sys, numpy as np
-from threadpoolctl import threadpool_info
-from rsnn_brian.config import load_preset
-from rsnn_brian.training.trainer import Trainer
-n, out, keep = int(sys.argv[1]), sys.argv[2], {int(k) for k in sys.argv[3].split(",")}
-print([i.get("architecture") for i in threadpool_info() if i.get("user_api") == "blas"][0])
-cfg = load_preset("fashion-mnist-b16")
-tr = Trainer(cfg, out + "/run", progress=False)
-tr.open_simulator()
-order, B = tr.order(0), cfg.batch_size
-try:
-    for b in range(1, n + 1):
-        idx = order[(b - 1) * B:b * B]
-        tr.step(idx, 0, tr.train_set.inputs(idx, 0))
-        if b in keep:
-            np.savez(f"{out}/b{b}.npz", **tr.weights.to_arrays())
-finally:
-    if tr.pipeline is not None:
-        tr.pipeline.close()
-    getattr(tr.sim, "close", lambda: None)()
-"""
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def child(n: int, out: Path, keep: set[int]) -> None:
+    """One run (in its own interpreter, so that OPENBLAS_CORETYPE applies): n batches, weights saved."""
+    from rsnn_brian.config import load_preset
+    from rsnn_brian.training.rundir import blas_info
+    from rsnn_brian.training.trainer import Trainer
+    print(blas_info()[0]["architecture"])
+    cfg = load_preset("fashion-mnist-b16")
+    tr = Trainer(cfg, out / "run", progress=False)
+    tr.open_simulator()
+    order, B = tr.order(0), cfg.batch_size
+    try:
+        for b in range(1, n + 1):          # as Trainer.run_batches: the batch's inputs, then the step
+            idx = order[(b - 1) * B:b * B]
+            tr.step(idx, 0, tr.train_set.inputs(idx, 0))
+            if b in keep:
+                np.savez(out / f"b{b}.npz", **tr.weights.to_arrays())
+    finally:
+        if tr.pipeline is not None:
+            tr.pipeline.close()
+        getattr(tr.sim, "close", lambda: None)()
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, default=100, help="mini-batches of 16 (default %(default)s)")
     ap.add_argument("--coretype", default="Haswell", help="OPENBLAS_CORETYPE of the second run (default %(default)s)")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)       # internal: one run into this folder
+    ap.add_argument("--keep", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child is not None:
+        return child(args.batches, args.child, {int(k) for k in args.keep.split(",")})
     if args.batches < 1:
         ap.error("--batches must be at least 1")
     keep = sorted({1, min(10, args.batches), args.batches})
@@ -59,8 +65,8 @@ def main(argv=None):
             out = Path(tmp) / name
             out.mkdir()
             env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"} | extra
-            res = subprocess.run([sys.executable, "-c", CHILD, str(args.batches), str(out), ",".join(map(str, keep))],
-                                 env=env, capture_output=True, text=True)
+            res = subprocess.run([sys.executable, __file__, "--batches", str(args.batches), "--child", str(out),
+                                  "--keep", ",".join(map(str, keep))], env=env, capture_output=True, text=True)
             if res.returncode:
                 raise SystemExit(f"blas_kernels: the run with {extra or 'the default kernel'} failed: "
                                  f"{res.stderr.strip().splitlines()[-1]}")

@@ -5,7 +5,8 @@ A results folder follows the package's run-directory conventions
 
     results/<protocol>/
       config.toml      the protocol's parameters (units in the names: tau_m_ms, rate_hz, ...)
-      manifest.json    protocol, versions, seeds, git revision, command line, quick or full, seconds
+      manifest.json    protocol, versions, seeds, git revision, command line, platform, CPU and
+                       BLAS kernel, quick or full, seconds
       *.csv            tidy tables, one row per observation
       runs/            training protocols: one package run directory per (condition, seed)
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import re
 import sys
 import time
@@ -70,7 +70,7 @@ class Results:
     """One protocol's results folder: config.toml and manifest.json at the start, CSVs as they come."""
 
     def __init__(self, out, protocol: str, params: dict, seeds, quick: bool, overwrite: bool = False):
-        from rsnn_brian.training.rundir import git_revision, versions
+        from rsnn_brian.training.rundir import git_revision, machine, versions
         self.path = Path(out)
         if self.path.exists() and any(self.path.iterdir()) and not overwrite:
             raise SystemExit(f"{protocol}: results folder {self.path} holds files; choose another --out "
@@ -79,7 +79,7 @@ class Results:
         self.t0 = time.perf_counter()
         self.manifest = {"protocol": protocol, "quick": bool(quick), "seeds": [int(s) for s in seeds],
                          "versions": versions(), "git_revision": git_revision(), "command": sys.argv,
-                         "platform": platform.platform(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                         **machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (self.path / "config.toml").write_text(f"# {protocol}{' (--quick)' if quick else ''}\n" + toml_text(params))
         self._write_manifest()
 

@@ -21,6 +21,7 @@ def _folder_ok(out, protocol, quick=True):
     man = json.loads((out / "manifest.json").read_text())
     assert man["protocol"] == protocol and man["quick"] is quick
     assert {"numpy", "rsnn_brian", "python"} <= set(man["versions"]) and man["seconds"] >= 0
+    assert man["cpu"] and man["blas"] and all("architecture" in b for b in man["blas"])   # rundir.machine()
     assert isinstance(man["seeds"], list)
     cfg = tomllib.loads((out / "config.toml").read_text())
     assert cfg

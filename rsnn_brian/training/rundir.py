@@ -89,10 +89,14 @@ def blas_info() -> list[dict]:
             for info in threadpool_info() if info.get("user_api") == "blas"]
 
 
+def machine() -> dict:
+    """What a result's last bits depend on beyond the versions: ``platform``, ``cpu`` and ``blas``."""
+    return {"platform": platform.platform(), "cpu": cpu_model(), "blas": blas_info()}
+
+
 def manifest(cfg: TrainConfig) -> dict:
     return {"versions": versions(), "seed": cfg.seed, "device": cfg.device, "git_revision": git_revision(),
-            "command": sys.argv, "platform": platform.platform(), "cpu": cpu_model(), "blas": blas_info(),
-            "started": _now()}
+            "command": sys.argv, **machine(), "started": _now()}
 
 
 class RunDir:
