@@ -106,7 +106,7 @@ def main(argv=None):
     import numpy as np
     import seaborn as sns
 
-    from rsnn_brian.plotting import plot_conditions, plot_seed_curves
+    from rsnn_brian.plotting import plot_conditions, plot_seed_curves, save_figure
     sns.set_theme(style="ticks", context="paper")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
     reached = data.groupby("setting")["epochs"].max()
@@ -145,10 +145,7 @@ def main(argv=None):
         t.set_horizontalalignment("right")
     sns.despine(fig)
     fig.tight_layout()
-    args.out.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"regulariser.{ext}", dpi=130)
-    plt.close(fig)
+    save_figure(fig, args.out, "regulariser")
     data.to_csv(args.out / "regulariser.csv", index=False)
     table.to_csv(args.out / "regulariser_epoch1.csv", index=False)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))

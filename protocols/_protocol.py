@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["parser", "Results", "train_conditions", "toml_text", "slug", "quick_config", "shrink", "summarise",
-           "training_protocol"]
+           "training_protocol", "show_progress"]
 
 
 
@@ -100,27 +100,53 @@ class Results:
         return self.path
 
 
-def train_conditions(results: Results, conditions: dict, seeds, progress: bool = False) -> pd.DataFrame:
+def show_progress(enabled: bool = True):
+    """Print the package's messages (one line per epoch) on stderr while a protocol runs.
+
+    Scripts are applications, so they may set up logging; the package itself leaves it alone.
+    Returns the handler added (None when disabled or already there).
+    """
+    import logging
+    log = logging.getLogger("rsnn_brian")
+    if not enabled or any(getattr(h, "_rsnn_protocol", False) for h in log.handlers):
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._rsnn_protocol = True
+    log.addHandler(handler)
+    log.setLevel(min(log.level or logging.INFO, logging.INFO))
+    return handler
+
+
+def train_conditions(results: Results, conditions: dict, seeds, progress: bool | None = None) -> pd.DataFrame:
     """Train every (condition, seed) with ``rsnn_brian.train``; one package run directory each.
 
     conditions : {name: TrainConfig}. Each run goes to ``runs/<slug(name)>-seed<N>`` and is resumed
     if it is there already (an interrupted protocol goes on where it stopped); a finished run whose
     config asks for fewer epochs than ``cfg.epochs`` is extended to ``cfg.epochs`` (never shortened).
+    progress : a progress bar and one line per epoch on stderr (in a log file, a line every 30 s);
+    by default on in full runs and off with ``--quick``.
     Returns the tidy metrics of all runs (metrics.csv with ``condition`` and ``seed`` columns), also
     written as ``metrics.csv`` in the results folder.
     """
     import rsnn_brian as rb
     from rsnn_brian.training.rundir import RunDir
+    if progress is None:
+        progress = not results.manifest["quick"]
+    show_progress(progress)
     frames = []
-    for name, cfg in conditions.items():
-        for seed in seeds:
-            run_dir = results.path / "runs" / f"{slug(name)}-seed{seed}"
-            resume = (run_dir / "config.toml").is_file()
-            epochs = max(cfg.epochs, RunDir(run_dir).load_config().epochs) if resume else None
-            res = rb.train(None if resume else cfg.replace(seed=int(seed)), run_dir, resume=resume,
-                           progress=progress, epochs=epochs)
-            print(f"  {name}, seed {seed}: {res.summary()}", flush=True)
-            frames.append(res.metrics.assign(condition=name, seed=int(seed), architecture=cfg.architecture))
+    runs = [(name, cfg, seed) for name, cfg in conditions.items() for seed in seeds]
+    for k, (name, cfg, seed) in enumerate(runs, 1):
+        run_dir = results.path / "runs" / f"{slug(name)}-seed{seed}"
+        resume = (run_dir / "config.toml").is_file()
+        epochs = max(cfg.epochs, RunDir(run_dir).load_config().epochs) if resume else None
+        if progress:
+            print(f"run {k}/{len(runs)}: {name}, seed {seed}{' (resumed)' if resume else ''} -> {run_dir}",
+                  file=sys.stderr, flush=True)
+        res = rb.train(None if resume else cfg.replace(seed=int(seed)), run_dir, resume=resume,
+                       progress=progress, epochs=epochs)
+        print(f"  {name}, seed {seed}: {res.summary()}", flush=True)
+        frames.append(res.metrics.assign(condition=name, seed=int(seed), architecture=cfg.architecture))
     metrics = pd.concat(frames, ignore_index=True)
     results.csv("metrics", metrics)
     return metrics

@@ -179,6 +179,32 @@ def test_train_conditions_extends_a_finished_run_and_never_shortens_it(tmp_path)
     assert list(again["epoch"]) == [1, 2]
 
 
+def test_full_runs_show_progress_and_quick_runs_stay_quiet(tmp_path, capsys):
+    """A full protocol run prints which run starts, a progress bar and each epoch's line; --quick does not."""
+    import logging
+
+    from _protocol import Results, quick_config, train_conditions
+
+    from rsnn_brian.config import load_preset
+    log = logging.getLogger("rsnn_brian")
+    handlers, level = list(log.handlers), log.level
+    cfg = quick_config(load_preset("fashion-mnist-b16")).replace(train_limit=16, test_limit=8)
+    try:
+        train_conditions(Results(tmp_path / "q", "test", {}, [0], quick=True), {"a": cfg}, [0])
+        quiet = capsys.readouterr().err
+        assert "run 1/1" not in quiet and "epoch 1/1" not in quiet
+        train_conditions(Results(tmp_path / "f", "test", {}, [0], quick=False), {"a": cfg, "b": cfg}, [3])
+        err = capsys.readouterr().err
+        assert "run 1/2: a, seed 3" in err and "run 2/2: b, seed 3" in err
+        assert err.count("epoch 1/1: loss") == 2                    # the trainer's line per epoch, once per run
+        train_conditions(Results(tmp_path / "f", "test", {}, [0], quick=False, overwrite=True), {"a": cfg}, [3])
+        err = capsys.readouterr().err
+        assert "run 1/1: a, seed 3 (resumed)" in err and err.count("epoch 1/1: loss") <= 1   # one handler only
+    finally:
+        log.handlers[:] = handlers
+        log.setLevel(level)
+
+
 def test_training_protocol_refuses_a_full_folder(tmp_path):
     mod = load_script("protocols", "gradients")
     with pytest.raises(SystemExit, match="holds files"):

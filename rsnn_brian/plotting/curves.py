@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS", "plot_seed_curves",
-           "plot_conditions"]
+           "plot_conditions", "save_figure"]
 
 # (dataset, architecture) of this package -> the authors' run it is compared with
 # (rsnn_brian/data/reference/authors_learning_curves.csv: per-epoch figures from the
@@ -24,6 +24,16 @@ def _plt():
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
+
+
+def save_figure(fig, out, name: str, formats=("png", "pdf"), dpi: int = 130) -> Path:
+    """Write ``fig`` as ``out/name.png`` and ``.pdf`` (creating ``out``), close it; returns the PNG's path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for ext in formats:
+        fig.savefig(out / f"{name}.{ext}", dpi=dpi)
+    _plt().close(fig)
+    return out / f"{name}.{formats[0]}"
 
 
 def authors_curve(dataset: str, architecture: str) -> tuple[pd.DataFrame, str] | None:

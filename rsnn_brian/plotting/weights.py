@@ -76,3 +76,32 @@ def plot_rate_distribution(rates: pd.DataFrame, ax=None, title: str | None = Non
     if title:
         ax.set_title(title, fontsize="medium")
     return ax
+
+
+def plot_weight_bands(shares: pd.DataFrame, ax=None, band: tuple[float, float] = (0.03, 0.25),
+                      title: str | None = None):
+    """Per condition, the shares of weights with |w| below, inside and above ``band``, as stacked bars.
+
+    ``shares``: one row per condition (the index, drawn top to bottom), columns ``share_below``,
+    ``share_in_range``, ``share_above`` (fractions that add up to 1).
+    """
+    ax = ax if ax is not None else _plt().subplots(figsize=(5, 3))[1]
+    lo, hi = band
+    parts = [("share_below", f"|w| < {lo:g}", "0.75"), ("share_in_range", f"{lo:g} <= |w| <= {hi:g}", "C2"),
+             ("share_above", f"|w| > {hi:g}", "C0")]
+    y = np.arange(len(shares))[::-1]
+    left = np.zeros(len(shares))
+    for col, label, color in parts:
+        values = 100 * shares[col].to_numpy(dtype=float)
+        ax.barh(y, values, left=left, color=color, label=label, height=0.7)
+        for yi, x0, v in zip(y, left, values):
+            if v >= 8:
+                ax.text(x0 + v / 2, yi, f"{v:.0f}", ha="center", va="center", fontsize="x-small")
+        left += values
+    ax.set_yticks(y, [str(i) for i in shares.index])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of the weights (%)")
+    ax.legend(fontsize="small", frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    if title:
+        ax.set_title(title, fontsize="medium", pad=22)
+    return ax
