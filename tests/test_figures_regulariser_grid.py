@@ -8,7 +8,7 @@ from script_loader import ROOT, load_script
 MEASURED = ROOT / "figures" / "measured"
 
 
-@pytest.mark.parametrize("folder", ["regulariser"])
+@pytest.mark.parametrize("folder", ["regulariser_grid", "regulariser"])
 def test_grid_table_is_the_protocols_numbers(tmp_path, folder):
     mod = load_script("figures", "regulariser_grid")
     results = MEASURED / folder
@@ -31,6 +31,14 @@ def test_grid_table_is_the_protocols_numbers(tmp_path, folder):
     assert list(table["mean"]) == sorted(table["mean"], reverse=True)
     assert len(pd.read_csv(tmp_path / "regulariser_grid.csv")) == s.setting.nunique()
     assert (tmp_path / "regulariser_grid.png").stat().st_size > 20_000 and (tmp_path / "regulariser_grid.pdf").is_file()
+
+
+def test_committed_grid_is_the_issues_grid():
+    """The committed grid: 7 settings x seeds 0-2, 20,000 / 2,000 images, one epoch."""
+    mod = load_script("figures", "regulariser_grid")
+    s = pd.read_csv(mod.DEFAULT / "settings.csv")
+    assert s.setting.nunique() == 7 and set(s.groupby("setting").seed.apply(frozenset)) == {frozenset({0, 1, 2})}
+    assert mod.scale(mod.DEFAULT) == "20,000 / 2,000 images, 1 epoch"
 
 
 def test_weight_bands_draw_the_shares():
