@@ -30,7 +30,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rsnn_brian.brian.record import ActivityRecording  # noqa: E402
-from rsnn_brian.plotting import plot_confusion, plot_output_counts, plot_raster, plot_traces  # noqa: E402
+from rsnn_brian.plotting import plot_confusion, plot_output_counts, plot_raster, plot_traces, save_figure  # noqa: E402
 
 STATES = ("initial", "trained")
 LAYER_NAMES = {"R": "reservoir", "": "hidden"}
@@ -129,13 +129,9 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     sns.set_theme(style="ticks", context="paper")
     fig, drawn = draw_activity(acts, run, args.sample)
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"network_activity.{ext}", dpi=130)
-    plt.close(fig)
+    save_figure(fig, args.out, "network_activity")
     fig, conf = draw_confusion(args.folder, run)
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"confusion.{ext}", dpi=130)
-    plt.close(fig)
+    save_figure(fig, args.out, "confusion")
     table = pd.DataFrame([{"state": s, "layer": k, "spikes": c} for (s, k), c in drawn.items() if k != "output counts"])
     table.to_csv(args.out / "network_activity_spikes.csv", index=False)
     print(f"wrote {args.out / 'network_activity.png'} and {args.out / 'confusion.png'}")

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rsnn_brian.plotting import epochs_trained, plot_seed_curves  # noqa: E402
+from rsnn_brian.plotting import epochs_trained, plot_seed_curves, save_figure  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MEASURED = HERE / "measured"
@@ -107,9 +107,7 @@ def main(argv=None):
                      fontsize="medium")
     sns.despine(fig)
     fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"paper_learning_curves.{ext}", dpi=130)
-    plt.close(fig)
+    save_figure(fig, args.out, "paper_learning_curves")
     data.to_csv(args.out / "paper_learning_curves.csv", index=False)
     print(f"wrote {args.out / 'paper_learning_curves.png'}")
     return data

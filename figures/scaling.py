@@ -21,6 +21,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  # noqa: E402
 
+from rsnn_brian.plotting import save_figure  # noqa: E402
+
 SWEEPS = {"T": ("T", "T (steps of 1 ms)"), "N": ("n_hidden", "hidden and recurrent layer size N")}
 METRICS = {"ms_per_sample": "wall ms per training sample", "cpu_ms_per_sample": "CPU ms per training sample",
            "peak_mb": "peak memory (MB)"}
@@ -74,10 +76,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path("figures/out"))
     args = ap.parse_args(argv)
     fig = draw(tidy(args.csv))
-    args.out.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"scaling.{ext}", dpi=130)
-    plt.close(fig)
+    save_figure(fig, args.out, "scaling")
     print(f"wrote {args.out / 'scaling.png'}")
 
 

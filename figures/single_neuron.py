@@ -26,6 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from rsnn_brian.plotting import save_figure  # noqa: E402
+
 
 def load(folder: Path) -> dict:
     return {n: pd.read_csv(folder / f"{n}.csv") for n in ("traces", "spikes", "fi_curve", "rate_curve")}
@@ -83,9 +85,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     sns.set_theme(style="ticks", context="paper")
     fig = draw(data, params)
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"single_neuron.{ext}", dpi=120)
-    plt.close(fig)
+    save_figure(fig, args.out, "single_neuron", dpi=120)
     print(f"wrote {args.out / 'single_neuron.png'}")
     return data
 

@@ -28,6 +28,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from rsnn_brian.plotting import save_figure  # noqa: E402
+
 LAYERS = {1: "hidden", 2: "reservoir", 3: "output"}
 
 
@@ -79,9 +81,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     sns.set_theme(style="ticks", context="paper")
     fig, slope, rel = draw(data)
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"spike_train_level.{ext}", dpi=120)
-    plt.close(fig)
+    save_figure(fig, args.out, "spike_train_level", dpi=120)
     print(f"identity max relative error {rel:.2e}; count against PSP / v_th slope {slope:.3f}")
     print(f"wrote {args.out / 'spike_train_level.png'}")
     return data, slope, rel
