@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from rsnn_brian.plotting import epochs_trained  # noqa: E402
+from rsnn_brian.plotting import epochs_trained, save_figure  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / "rsnn_brian" / "data" / "reference" / "authors_learning_curves.csv"
 
@@ -59,8 +59,7 @@ def main(argv=None):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Test accuracy per epoch")
     fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(args.out / f"learning_curves.{ext}", dpi=130)
+    save_figure(fig, args.out, "learning_curves")
     data.to_csv(args.out / "learning_curves.csv", index=False)
     print(f"wrote {args.out / 'learning_curves.png'}")
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsnn_brian.plotting import source_label
+
 HERE = Path(__file__).resolve().parent
 MEASURED = HERE / "measured"
 PROTOCOL = MEASURED / "recurrence_full"
@@ -46,7 +48,7 @@ def tidy(protocol: Path | None, runs: dict[str, list[Path]]) -> pd.DataFrame:
         for (network, seed), g in m.groupby(["condition", "seed"], sort=False):
             frames.append(pd.DataFrame({"network": network, "seed": int(seed), "epochs": _epochs(g).to_numpy(),
                                         "test_accuracy": g["test_accuracy"].to_numpy(),
-                                        "source": str(Path(protocol) / "metrics.csv")}))
+                                        "source": source_label(Path(protocol) / "metrics.csv")}))
     have = {f["network"].iloc[0] for f in frames}
     for network, files in runs.items():
         if network in have:
@@ -54,7 +56,7 @@ def tidy(protocol: Path | None, runs: dict[str, list[Path]]) -> pd.DataFrame:
         for seed, f in enumerate(files):
             g = pd.read_csv(f)
             frames.append(pd.DataFrame({"network": network, "seed": seed, "epochs": _epochs(g).to_numpy(),
-                                        "test_accuracy": g["test_accuracy"].to_numpy(), "source": str(f)}))
+                                        "test_accuracy": g["test_accuracy"].to_numpy(), "source": source_label(f)}))
     if not frames:
         raise SystemExit("recurrence.py: no runs given")
     return pd.concat(frames, ignore_index=True)

@@ -82,3 +82,22 @@ def test_run_learning_curve_counts_epochs_trained_and_shows_the_authors(tmp_path
     out = tmp_path / "curve.png"
     plot_learning_curve(metrics, out, reference=ref, reference_label=label)
     assert out.stat().st_size > 5000
+
+
+def test_source_label_is_relative_inside_the_current_directory(tmp_path, monkeypatch):
+    from rsnn_brian.plotting import source_label
+    (tmp_path / "measured").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert source_label(tmp_path / "measured" / "metrics.csv") == str(Path("measured") / "metrics.csv")
+    assert source_label("measured/metrics.csv") == str(Path("measured") / "metrics.csv")
+    outside = tmp_path.parent / "elsewhere" / "metrics.csv"
+    assert source_label(outside) == str(outside)
+
+
+def test_committed_tables_hold_no_absolute_paths():
+    """Tables under figures/measured/ name their sources relative to the repository, never a machine's path."""
+    import re
+    root = Path(__file__).resolve().parents[1] / "figures" / "measured"
+    pattern = re.compile(r"(^|[,\"'\s])/(home|work|tmp|Users|root)/")
+    bad = [str(p.relative_to(root)) for p in sorted(root.rglob("*.csv")) if pattern.search(p.read_text())]
+    assert not bad, f"absolute paths in {bad}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS", "plot_seed_curves",
+__all__ = ["plot_learning_curve", "authors_curve", "epochs_trained", "AUTHORS_RUNS", "plot_seed_curves", "source_label",
            "plot_conditions", "save_figure"]
 
 # (dataset, architecture) of this package -> the authors' run it is compared with
@@ -34,6 +34,16 @@ def save_figure(fig, out, name: str, formats=("png", "pdf"), dpi: int = 130) -> 
         fig.savefig(out / f"{name}.{ext}", dpi=dpi)
     _plt().close(fig)
     return out / f"{name}.{formats[0]}"
+
+
+def source_label(path) -> str:
+    """A results file's path for a tidy frame's ``source`` column: relative to the current directory when
+    inside it (so that committed tables hold no machine's absolute paths), else as given."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
 
 
 def authors_curve(dataset: str, architecture: str) -> tuple[pd.DataFrame, str] | None:
