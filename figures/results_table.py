@@ -10,7 +10,9 @@ log of their earlier HM2-BP (784-800-10, figures/reference/hm2bp_mnist_784-800-1
 For each experiment: the test accuracy after the last epoch ("final") and the
 best epoch ("best"), mean ± s.d. over our runs (seeds; held-out speakers), the
 best single run, and the authors' test accuracy after the same number of
-epochs and at their best epoch.
+epochs and at their best epoch. Runs of one experiment are compared after the
+number of epochs every one of them reached (a longer run is cut there; its
+whole length can be a row of its own).
 
 Writes results_table.md and results_table.csv (tidy: one row per experiment and source).
 
@@ -37,9 +39,12 @@ EXPERIMENTS = {
                       ["fashion_mnist_b16_noreg_metrics.csv", "fashion_mnist_b16_noreg_seed1_metrics.csv",
                        "fashion_mnist_b16_noreg_seed2_metrics.csv"], "seeds 0, 1, 2",
                       "fashion-mnist 784-400-R400-10", "preset fashion-mnist-b16; authors: batch 1"),
-    "mnist": ("784-400-R400-10", ["mnist_b16_metrics.csv"], "seed 0", "hm2bp mnist 784-800-10",
+    "mnist": ("784-400-R400-10", ["mnist_b16_metrics.csv", "mnist_b16_seed1_metrics.csv",
+                                  "mnist_b16_seed2_metrics.csv"], "seeds 0, 1, 2", "hm2bp mnist 784-800-10",
               "fashion-mnist-b16 settings (protocols/mnist.py --settings b16); authors: no ST-RSBP log, their "
               "HM2-BP spiking MLP 784-800-10 instead"),
+    "mnist, longest run": ("784-400-R400-10", ["mnist_b16_metrics.csv"], "seed 0", "hm2bp mnist 784-800-10",
+                           "the same settings, seed 0 trained further"),
     "fsdd official split": ("78-200-R200-200-10", ["fsdd_official_metrics.csv", "fsdd_official_seed1_metrics.csv",
                              "fsdd_official_seed2_metrics.csv"], "seeds 0, 1, 2",
                             "ti46-digits 78-200-R200-200-10", "preset fsdd, batch 8; authors: TI46-Digits"),
@@ -58,14 +63,21 @@ def run_summary(metrics: pd.DataFrame) -> dict:
             "epochs": int(len(metrics))}
 
 
-def ours(files, folder: Path = MEASURED) -> list[dict]:
-    return [run_summary(pd.read_csv(folder / f)) for f in files]
+def ours(files, folder: Path = MEASURED) -> list[pd.DataFrame]:
+    """The metrics of our runs, one frame per committed metrics file."""
+    return [pd.read_csv(folder / f) for f in files]
 
 
-def protocol_runs(folder: Path) -> list[dict]:
+def protocol_runs(folder: Path) -> list[pd.DataFrame]:
     """The runs of a training protocol's results folder (metrics.csv with condition and seed)."""
     m = pd.read_csv(Path(folder) / "metrics.csv")
-    return [run_summary(g.sort_values("epoch")) for _, g in m.groupby(["condition", "seed"], sort=False)]
+    return [g.sort_values("epoch") for _, g in m.groupby(["condition", "seed"], sort=False)]
+
+
+def common_epochs(runs: list[pd.DataFrame]) -> list[dict]:
+    """run_summary of each run after the number of epochs all of them reached."""
+    n = min((len(r) for r in runs), default=0)
+    return [run_summary(r.head(n)) for r in runs]
 
 
 def authors(run: str, epochs: int | None, reference: Path = REFERENCE) -> dict:
@@ -79,7 +91,8 @@ def authors(run: str, epochs: int | None, reference: Path = REFERENCE) -> dict:
 def table(protocols: dict | None = None, folder: Path = MEASURED, reference: Path = REFERENCE) -> pd.DataFrame:
     rows = []
     for name, (arch, files, varies, authors_run, note) in EXPERIMENTS.items():
-        runs = protocol_runs(protocols[name]) if protocols and name in protocols else ours(files, folder)
+        runs = common_epochs(protocol_runs(protocols[name]) if protocols and name in protocols else
+                             ours(files, folder))
         if protocols and name in protocols:
             varies = f"{len(runs)} runs of {protocols[name]}"
         df = pd.DataFrame(runs)
